@@ -1,0 +1,156 @@
+"""The organisation every app shares: departments, people and delegations."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Role
+
+
+class Department(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent department"),
+        help_text=_("The next level up in the escalation chain."),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    heads = models.ManyToManyField(
+        "collab.User",
+        verbose_name=_("heads"),
+        blank=True,
+        related_name="headed_departments",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        # A department may not sit below itself in the escalation chain.
+        node, seen = self.parent, set()
+        while node is not None and node.pk not in seen:
+            if self.pk and node.pk == self.pk:
+                raise ValidationError({"parent": _("A department cannot be its own ancestor.")})
+            seen.add(node.pk)
+            node = node.parent
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    contact = models.CharField(
+        _("contact"), max_length=100, blank=True, help_text=_("Phone or extension.")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["username"]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    def get_full_name(self):
+        return self.full_name or super().get_full_name()
+
+    @property
+    def is_pmo(self):
+        return self.role == Role.PMO
+
+    @property
+    def is_executive(self):
+        return self.role == Role.EXECUTIVE
+
+    @property
+    def is_platform_admin(self):
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def sees_everything(self):
+        """Return True for the roles that see every department's cases."""
+        return self.is_superuser or self.role in (Role.PMO, Role.EXECUTIVE, Role.ADMIN)
+
+
+class Delegation(models.Model):
+    """A head names a deputy (代理人) who acts for them from start to end, inclusive."""
+
+    head = models.ForeignKey(
+        User,
+        verbose_name=_("head"),
+        on_delete=models.CASCADE,
+        related_name="delegations_given",
+    )
+    deputy = models.ForeignKey(
+        User,
+        verbose_name=_("deputy"),
+        on_delete=models.CASCADE,
+        related_name="delegations_received",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        help_text=_("Leave empty to cover every department the head leads."),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="delegations",
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")),
+                name="delegation_end_after_start",
+                violation_error_message=_("The end date cannot be before the start date."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(head=F("deputy")),
+                name="delegation_not_self",
+                violation_error_message=_("A head cannot name themselves as deputy."),
+            ),
+        ]
+        indexes = [models.Index(fields=["deputy", "start_date", "end_date"])]
+
+    def __str__(self):
+        return _("%(deputy)s for %(head)s, %(start)s–%(end)s") % {
+            "deputy": self.deputy,
+            "head": self.head,
+            "start": self.start_date,
+            "end": self.end_date,
+        }
+
+    def clean(self):
+        if (
+            self.head_id
+            and self.department_id
+            and not self.department.heads.filter(pk=self.head_id).exists()
+        ):
+            raise ValidationError({"department": _("The head does not lead this department.")})

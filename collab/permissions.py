@@ -1,0 +1,33 @@
+"""Portal-wide permission rules. Views ask here; they never test roles themselves.
+
+Each app keeps its own object rules in its permissions module (built on
+django-guardian); this one holds the rules that depend only on the person.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+
+from .models import User
+
+
+def can_view_dashboard(user: User) -> bool:
+    """PMO, executives, platform admins and department heads see the dashboard."""
+    return user.is_authenticated and (user.sees_everything or user.headed_departments.exists())
+
+
+def require(rule):
+    """Decorate a view so that it answers 403 unless `rule(request.user)` holds."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not rule(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

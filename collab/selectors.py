@@ -1,0 +1,81 @@
+"""Reads over the organisation: who heads what, and who may act for whom today."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Delegation, Department, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did an act, and on whose behalf when a deputy acted for a head."""
+
+    user: User
+    on_behalf_of: User | None = None
+
+    @property
+    def is_deputy(self) -> bool:
+        return self.on_behalf_of is not None
+
+
+def delegations_active(*, on: dt.date | None = None) -> QuerySet[Delegation]:
+    """Return the delegations in force on a date (today by default), ends inclusive."""
+    on = on or timezone.localdate()
+    return Delegation.objects.filter(
+        start_date__lte=on, end_date__gte=on, head__is_active=True, deputy__is_active=True
+    )
+
+
+def department_actor(
+    *, user: User, department: Department, on: dt.date | None = None
+) -> Actor | None:
+    """Return how `user` may act as head of `department` on a date, or None.
+
+    A head acts in their own name. A deputy acts on behalf of a head who has named them
+    for a range covering the date, for that department or for all the head leads.
+    """
+    if not user.is_active:
+        return None
+    head_ids = set(department.heads.values_list("pk", flat=True))
+    if user.pk in head_ids:
+        return Actor(user=user)
+    delegation = (
+        delegations_active(on=on)
+        .filter(deputy=user, head_id__in=head_ids)
+        .filter(Q(department__isnull=True) | Q(department=department))
+        .select_related("head")
+        .order_by("start_date", "pk")
+        .first()
+    )
+    if delegation is None:
+        return None
+    return Actor(user=user, on_behalf_of=delegation.head)
+
+
+def departments_actable(*, user: User, on: dt.date | None = None) -> QuerySet[Department]:
+    """Return the departments `user` may act for as head on a date: led or deputised."""
+    deputised = delegations_active(on=on).filter(deputy=user)
+    return Department.objects.filter(
+        Q(heads=user)
+        | Q(pk__in=deputised.filter(department__isnull=False).values("department"))
+        | Q(
+            heads__in=deputised.filter(department__isnull=True).values("head"),
+        )
+    ).distinct()
+
+
+def user_department_ids(user: User) -> set[int]:
+    """Return the ids of the departments a user belongs to or leads."""
+    ids = set(user.headed_departments.values_list("pk", flat=True))
+    if user.department_id:
+        ids.add(user.department_id)
+    return ids
+
+
+def user_is_head(user: User) -> bool:
+    return user.headed_departments.exists()

@@ -1,0 +1,138 @@
+"""Shared fixtures: service checks, factories, a client logged in as each role."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from tests.factories import DelegationFactory, DepartmentFactory, UserFactory
+from tests.helpers import assert_query_count  # noqa: F401  (re-exported for tests)
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by
+# the test around it are still synchronous, so Django's async guard must stand aside.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _reachable(url: str, default_port: int) -> tuple[bool, str]:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True, f"{host}:{port}"
+    except OSError as exc:
+        return False, f"{host}:{port} ({exc})"
+
+
+def pytest_sessionstart(session):
+    """Stop the run with a clear message when PostgreSQL or Redis is missing.
+
+    The suite never skips for a missing service: CI must fail loudly instead.
+    """
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.exit(f"Tests need PostgreSQL, but the database engine is {db['ENGINE']}.", 3)
+    ok, where = _reachable(
+        f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}", 5432
+    )
+    if not ok:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {where}. Start it "
+            "(pg_ctlcluster --skip-systemctl-redirect <version> main start) or set DATABASE_URL.",
+            3,
+        )
+    ok, where = _reachable(settings.REDIS_URL, 6379)
+    if not ok:
+        pytest.exit(
+            f"Redis is not reachable at {where}. Start it "
+            "(redis-server --daemonize yes --bind 127.0.0.1 --port 6379) or set REDIS_URL.",
+            3,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Keep uploaded files of each test in its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def department(db):
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def other_department(db):
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def staff(department):
+    """A staff member of `department`."""
+    return UserFactory(department=department)
+
+
+@pytest.fixture
+def head(department):
+    """The head of `department`."""
+    user = UserFactory(department=department, is_staff=True)
+    department.heads.add(user)
+    from collab.services import user_sync_access
+
+    user_sync_access(user)
+    return user
+
+
+@pytest.fixture
+def deputy(head, department):
+    """A staff member of `department` acting for `head` today."""
+    user = UserFactory(department=department)
+    DelegationFactory(head=head, deputy=user)
+    return user
+
+
+@pytest.fixture
+def outsider(other_department):
+    """A staff member of a department that takes no part."""
+    return UserFactory(department=other_department)
+
+
+@pytest.fixture
+def pmo(db):
+    from collab.choices import Role
+    from collab.services import role_groups_ensure, user_sync_access
+
+    role_groups_ensure()
+    user = UserFactory(role=Role.PMO)
+    user_sync_access(user)
+    return user
+
+
+@pytest.fixture
+def executive(db):
+    from collab.choices import Role
+    from collab.services import role_groups_ensure, user_sync_access
+
+    role_groups_ensure()
+    user = UserFactory(role=Role.EXECUTIVE)
+    user_sync_access(user)
+    return user
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def client_for(client):
+    """Return a function that logs the test client in as a user and returns it."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,50 @@
+"""Test helpers shared by every test module."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+def _format(queries) -> str:
+    return "\n".join(f"{i}. {q['sql']}" for i, q in enumerate(queries, start=1))
+
+
+@contextmanager
+def assert_query_count(expected: int):
+    """Fail unless exactly `expected` SQL queries run inside the block; print them if not."""
+    with CaptureQueriesContext(connection) as ctx:
+        yield ctx
+    if len(ctx.captured_queries) != expected:
+        raise AssertionError(
+            f"Expected {expected} queries, ran {len(ctx.captured_queries)}:\n"
+            + _format(ctx.captured_queries)
+        )
+
+
+def count_queries(func) -> tuple[int, list]:
+    """Run func() and return (number of queries, the queries)."""
+    with CaptureQueriesContext(connection) as ctx:
+        func()
+    return len(ctx.captured_queries), ctx.captured_queries
+
+
+def assert_constant_queries(make_rows, fetch, *, small: int = 2, large: int = 8):
+    """Assert `fetch()` runs as many queries with `large` rows as with `small` rows.
+
+    make_rows(n) adds n more rows; the SQL of both runs is printed on failure, which is
+    how an N+1 shows itself.
+    """
+    make_rows(small)
+    n_small, q_small = count_queries(fetch)
+    make_rows(large - small)
+    n_large, q_large = count_queries(fetch)
+    if n_small != n_large:
+        raise AssertionError(
+            f"Query count grew with the rows: {n_small} with {small} rows, "
+            f"{n_large} with {large} rows.\n--- {small} rows ---\n{_format(q_small)}"
+            f"\n--- {large} rows ---\n{_format(q_large)}"
+        )
+    return n_large

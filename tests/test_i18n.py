@@ -49,3 +49,10 @@ def test_zh_hant_catalog_is_complete():
     assert result.returncode == 0, result.stderr
     assert "untranslated" not in result.stderr, result.stderr
     assert "fuzzy" not in result.stderr, result.stderr
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_traditional_chinese(client):
+    """The browser's Accept-Language does not decide; only the switcher does."""
+    body = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hant"' in body and "登入" in body

@@ -36,6 +36,7 @@ def test_production_deploy_check_is_clean():
             "ALLOWED_HOSTS": "collab.example.com",
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/collab",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "SITE_URL": "https://collab.example.com",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -50,6 +51,7 @@ def test_production_refuses_to_start_without_a_secret_key():
             "ALLOWED_HOSTS": "collab.example.com",
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/collab",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "SITE_URL": "https://collab.example.com",
         },
     )
     assert result.returncode != 0

@@ -23,3 +23,11 @@ CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The health check is probed over plain HTTP inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Links in e-mails point here; there is no sensible default in production.
+SITE_URL = env("SITE_URL")
+# Behind the proxy every request comes from the proxy's address: django-axes must read
+# the client's address from X-Forwarded-For (django-ipware), or one person could lock an
+# account out for everyone.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")

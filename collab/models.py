@@ -154,3 +154,88 @@ class Delegation(models.Model):
             and not self.department.heads.filter(pk=self.head_id).exists()
         ):
             raise ValidationError({"department": _("The head does not lead this department.")})
+
+
+class NumberSequence(models.Model):
+    """The last number handed out for a key such as "XQ202407"; rows are locked to count."""
+
+    key = models.CharField(_("key"), max_length=30, unique=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+
+    def __str__(self):
+        return f"{self.key}: {self.last}"
+
+
+class CalendarDay(models.Model):
+    """An administrator's correction to the holiday calendar for one date.
+
+    `is_workday` False marks an extra holiday; True marks a make-up workday (補班) on a
+    weekend or a day the holidays package would call a holiday.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(
+        _("working day"),
+        help_text=_("Tick for a make-up workday (補班); leave empty for a holiday."),
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["-date"]
+
+    def __str__(self):
+        return f"{self.date} {self.name}".strip()
+
+
+class Notification(models.Model):
+    """An in-app notification; the same event is also e-mailed."""
+
+    recipient = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class StateLog(models.Model):
+    """Base of every app's state history: who, on whose behalf, when, from, to and why."""
+
+    transition = models.CharField(_("action"), max_length=50)
+    from_state = models.CharField(_("from"), max_length=30, blank=True)
+    to_state = models.CharField(_("to"), max_length=30, blank=True)
+    by = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+", null=True
+    )
+    on_behalf_of = models.ForeignKey(
+        User,
+        verbose_name=_("on behalf of"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "pk"]

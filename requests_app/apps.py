@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class RequestsAppConfig(AppConfig):
     name = "requests_app"
     verbose_name = _("Collaboration requests")
+
+    def ready(self):
+        from collab import demo, services
+
+        from . import demo as request_demo
+
+        services.ROLE_PERMISSIONS[services.HEAD_GROUP] |= {
+            "requests_app.view_collabrequest",
+            "requests_app.view_departmentreview",
+        }
+        for role in ("pmo", "admin"):
+            services.ROLE_PERMISSIONS[role] |= {
+                "requests_app.view_collabrequest",
+                "requests_app.change_collabrequest",
+                "requests_app.confirm_collabrequest",
+                "requests_app.view_departmentreview",
+            }
+        services.ROLE_PERMISSIONS["executive"] |= {"requests_app.view_collabrequest"}
+        demo.register(request_demo.seed_requests, order=10)

@@ -46,3 +46,30 @@ class DelegationFactory(factory.django.DjangoModelFactory):
     start_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=1))
     end_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=7))
     reason = "出差"
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+def make_request(*, initiator, departments, lead=None, goals=1, **fields):
+    """Create a draft request through the service, as the form does."""
+    from requests_app import services
+
+    data = {
+        "name": fields.pop("name", "新品上市推廣"),
+        "background": fields.pop("background", "新產品需要跨部門推廣。"),
+        "expected_completion": fields.pop(
+            "expected_completion", timezone.localdate() + dt.timedelta(days=60)
+        ),
+        "priority": fields.pop("priority", "normal"),
+        **fields,
+    }
+    return services.request_save(
+        by=initiator,
+        data=data,
+        departments=[{"department": d, "is_lead": d == lead} for d in departments],
+        goals=[
+            {"description": f"目標{i}", "metric": "月活躍用戶", "target_value": 15, "unit": "%"}
+            for i in range(goals)
+        ],
+    )

@@ -186,6 +186,9 @@ EMAIL_SUBJECT_PREFIX = "[collab] "
 
 # The portal's own name, shown in the header and in e-mails.
 PORTAL_NAME = _("Cross-department collaboration portal")
+# Absolute address of the portal, for links in e-mails.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+HOLIDAY_COUNTRY = env("HOLIDAY_COUNTRY", default="TW")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,71 @@
+"""Working days: Taiwan's public holidays (holidays package) plus admin corrections.
+
+The holidays package knows no make-up workdays (補班) after 2025, so administrators
+record them, and any extra holidays, as CalendarDay rows, which always win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import holidays
+from django.conf import settings
+
+
+@lru_cache(maxsize=32)
+def _public_holidays(country: str, year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays(country, years=year).keys())
+
+
+def _overrides(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
+    from .models import CalendarDay
+
+    return dict(
+        CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "is_workday")
+    )
+
+
+def _is_workday(day: dt.date, overrides: dict[dt.date, bool], country: str) -> bool:
+    if day in overrides:
+        return overrides[day]
+    if day.weekday() >= 5:
+        return False
+    return day not in _public_holidays(country, day.year)
+
+
+def is_workday(day: dt.date) -> bool:
+    return _is_workday(day, _overrides(day, day), _country())
+
+
+def _country() -> str:
+    return getattr(settings, "HOLIDAY_COUNTRY", "TW")
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """Return the date `days` working days after `start` (start itself not counted)."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    country = _country()
+    # Long holidays (Lunar New Year) can stretch a week; look ahead generously once.
+    overrides = _overrides(start, start + dt.timedelta(days=days * 3 + 21))
+    day, left = start, days
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if _is_workday(day, overrides, country):
+            left -= 1
+    return day
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Return how many working days lie after `start` up to and including `end`."""
+    if end <= start:
+        return 0
+    country = _country()
+    overrides = _overrides(start, end)
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if _is_workday(day, overrides, country):
+            count += 1
+    return count

@@ -1,0 +1,390 @@
+"""The collaboration request 協作需求 and what hangs off it (DOMAIN.md §1)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from collab.models import Department, StateLog
+
+from . import guards
+from .choices import (
+    OPEN_STATES,
+    EventKind,
+    Priority,
+    RequestState,
+    ResourceKind,
+    ReviewDecision,
+)
+
+
+class CollabRequest(ConcurrentTransitionMixin, models.Model):
+    """A cross-department collaboration request and, once approved, its project."""
+
+    number = models.CharField(
+        _("number"), max_length=20, unique=True, null=True, blank=True, editable=False
+    )
+    name = models.CharField(_("request name"), max_length=100, help_text=_("Short and specific."))
+    initiating_department = models.ForeignKey(
+        Department,
+        verbose_name=_("initiating department"),
+        on_delete=models.PROTECT,
+        related_name="initiated_requests",
+    )
+    initiator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("initiator"),
+        on_delete=models.PROTECT,
+        related_name="initiated_requests",
+    )
+    contact = models.CharField(_("contact"), max_length=100, blank=True)
+    departments = models.ManyToManyField(
+        Department,
+        verbose_name=_("collaborating departments"),
+        through="RequestDepartment",
+        related_name="collaborations",
+    )
+    background = models.TextField(_("background"), help_text=_("Why is this needed?"))
+    expected_deliverables = models.TextField(_("expected deliverables"), blank=True)
+    data_needs = models.TextField(
+        _("data needs"), blank=True, help_text=_("One data item per line.")
+    )
+    expected_completion = models.DateField(_("expected completion date"))
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    state = FSMField(
+        _("state"),
+        default=RequestState.DRAFT,
+        choices=RequestState.choices,
+        protected=True,
+        db_index=True,
+    )
+    review_round = models.PositiveSmallIntegerField(_("review round"), default=0, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)
+    cancel_reason = models.TextField(_("cancellation reason"), blank=True, editable=False)
+    is_archived = models.BooleanField(_("archived"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("collaboration request")
+        verbose_name_plural = _("collaboration requests")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "-created_at"]),
+            models.Index(fields=["initiating_department", "state"]),
+        ]
+        permissions = [
+            ("confirm_collabrequest", _("Can confirm a request as a project")),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}" if self.number else self.name
+
+    def get_absolute_url(self):
+        return reverse("requests_app:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    # Transitions say only source, target and conditions. Services check who may
+    # call them, save, log and notify (see services.py).
+
+    @transition(
+        field=state,
+        source=[RequestState.DRAFT, RequestState.REVISION],
+        target=RequestState.PENDING,
+        custom={"label": _("Submit"), "admin": False},
+    )
+    def submit(self):
+        pass
+
+    @transition(
+        field=state,
+        source=RequestState.PENDING,
+        target=RequestState.REVISION,
+        custom={"label": _("Send back for revision"), "admin": False},
+    )
+    def send_back(self):
+        pass
+
+    @transition(
+        field=state,
+        source=RequestState.PENDING,
+        target=RequestState.APPROVED,
+        conditions=[guards.all_departments_agreed],
+        custom={"label": _("Confirm as project"), "admin": True},
+    )
+    def confirm(self):
+        pass
+
+    @transition(
+        field=state,
+        source=RequestState.APPROVED,
+        target=RequestState.IN_PROGRESS,
+        conditions=[guards.breakdown_signed],
+        custom={"label": _("Start work"), "admin": True},
+    )
+    def start(self):
+        pass
+
+    @transition(
+        field=state,
+        source=RequestState.IN_PROGRESS,
+        target=RequestState.COMPLETED,
+        conditions=[guards.final_acceptance_passed],
+        custom={"label": _("Complete"), "admin": True},
+    )
+    def complete(self):
+        pass
+
+    @transition(
+        field=state,
+        source=OPEN_STATES,
+        target=RequestState.CANCELLED,
+        custom={"label": _("Cancel"), "admin": True},
+    )
+    def cancel(self):
+        pass
+
+
+class RequestDepartment(models.Model):
+    """A collaborating department of a request; one of them may lead (主導)."""
+
+    request = models.ForeignKey(
+        CollabRequest, on_delete=models.CASCADE, related_name="department_links"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    is_lead = models.BooleanField(_("lead department"), default=False)
+
+    class Meta:
+        verbose_name = _("collaborating department")
+        verbose_name_plural = _("collaborating departments")
+        ordering = ["-is_lead", "department__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "department"], name="request_department_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=models.Q(is_lead=True),
+                name="request_one_lead",
+                violation_error_message=_("Only one department can lead."),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.department)
+
+
+class Goal(models.Model):
+    """A measurable goal, compared with its actual value in the retrospective."""
+
+    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="goals")
+    description = models.CharField(_("goal"), max_length=200)
+    metric = models.CharField(_("metric"), max_length=100)
+    target_value = models.DecimalField(_("target value"), max_digits=14, decimal_places=2)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    actual_value = models.DecimalField(
+        _("actual value"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.description
+
+
+class Milestone(models.Model):
+    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField(_("milestone"), max_length=100)
+    date = models.DateField(_("date"))
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["date", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class ResourceNeed(models.Model):
+    """What one department must contribute: people, budget, data..."""
+
+    request = models.ForeignKey(
+        CollabRequest, on_delete=models.CASCADE, related_name="resource_needs"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=ResourceKind.choices, default=ResourceKind.PEOPLE
+    )
+    description = models.CharField(_("description"), max_length=200)
+
+    class Meta:
+        verbose_name = _("resource need")
+        verbose_name_plural = _("resource needs")
+        ordering = ["department__code", "pk"]
+
+    def __str__(self):
+        return self.description
+
+
+class Attachment(models.Model):
+    """A file attached to a request; every upload of it is a new version."""
+
+    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(_("file name"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+def _version_path(instance: AttachmentVersion, filename: str) -> str:
+    # Stored under a generated name: the person's file name is never a path here.
+    suffix = PurePath(filename).suffix.lower()
+    return f"attachments/{instance.attachment.request_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class AttachmentVersion(models.Model):
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(_("version"))
+    file = models.FileField(_("file"), upload_to=_version_path, max_length=200)
+    original_name = models.CharField(_("original file name"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    note = models.CharField(_("update note"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment version")
+        verbose_name_plural = _("attachment versions")
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["attachment", "version"], name="attachment_version")
+        ]
+
+    def __str__(self):
+        return f"{self.original_name} v{self.version}"
+
+
+class DepartmentReview(models.Model):
+    """One department's answer in one review round. Earlier rounds stay as history."""
+
+    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="reviews")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    round = models.PositiveSmallIntegerField(_("round"))
+    due_date = models.DateField(_("answer due"))
+    decision = models.CharField(
+        _("decision"),
+        max_length=12,
+        choices=ReviewDecision.choices,
+        default=ReviewDecision.PENDING,
+        db_index=True,
+    )
+    comment = models.TextField(_("opinion"), blank=True)
+    committed_tasks = models.TextField(
+        _("tasks the department can take"),
+        blank=True,
+        help_text=_("One task per line; they become draft tasks once the project is approved."),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on behalf of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("department review")
+        verbose_name_plural = _("department reviews")
+        ordering = ["-round", "department__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "department", "round"], name="review_once_per_round"
+            )
+        ]
+        indexes = [models.Index(fields=["department", "decision", "due_date"])]
+
+    def __str__(self):
+        return f"{self.request} · {self.department} · {self.get_decision_display()}"
+
+    @property
+    def committed_task_lines(self) -> list[str]:
+        return [line.strip() for line in self.committed_tasks.splitlines() if line.strip()]
+
+
+class RequestEvent(StateLog):
+    """A line of the request's timeline: transitions, reviews, edits, uploads."""
+
+    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(StateLog.Meta):
+        verbose_name = _("request history")
+        verbose_name_plural = _("request history")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+# django-guardian with direct foreign keys (its performance page): per-object grants
+# on requests live in these indexed tables instead of the generic one.
+class CollabRequestUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(CollabRequest, on_delete=models.CASCADE)
+
+
+class CollabRequestGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(CollabRequest, on_delete=models.CASCADE)

@@ -1,0 +1,138 @@
+"""Who may see and do what with a request. Every view, download, PDF and admin page
+asks here; nothing else decides.
+
+Visibility: the initiating department and the collaborating departments see a request;
+PMO, executives and superusers see all; anyone else only through a per-object grant
+in django-guardian's direct-foreign-key table (e.g. a RACI role, granted by tasks_app).
+The department rule is a join on indexed foreign keys, not a row per person in
+guardian's tables, so it stays cheap at scale (guardian's performance page).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from collab import selectors as org
+from collab.models import User
+from collab.selectors import Actor
+
+from .choices import EDITABLE_STATES, OPEN_STATES, RequestState, ReviewDecision
+from .models import (
+    CollabRequest,
+    CollabRequestUserObjectPermission,
+    DepartmentReview,
+    RequestDepartment,
+)
+
+VIEW_PERMISSION = "view_collabrequest"
+
+
+def visible_requests(user: User, queryset: QuerySet | None = None) -> QuerySet[CollabRequest]:
+    """Return the requests `user` may see; every list and lookup starts here."""
+    queryset = CollabRequest.objects.all() if queryset is None else queryset
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.sees_everything:
+        return queryset
+    departments = list(org.user_department_ids(user))
+    collaborates = RequestDepartment.objects.filter(
+        request=OuterRef("pk"), department_id__in=departments
+    )
+    granted = CollabRequestUserObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), user=user, permission__codename=VIEW_PERMISSION
+    )
+    return queryset.filter(
+        Q(initiating_department_id__in=departments)
+        | Q(initiator=user)
+        | Exists(collaborates)
+        | Exists(granted)
+    )
+
+
+def get_visible_or_404(user: User, pk, queryset: QuerySet | None = None) -> CollabRequest:
+    """Return the request if `user` may see it; otherwise 404, so its existence stays hidden."""
+    try:
+        return visible_requests(user, queryset).get(pk=pk)
+    except (CollabRequest.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def can_view(user: User, request: CollabRequest) -> bool:
+    return visible_requests(user).filter(pk=request.pk).exists()
+
+
+def can_create(user: User) -> bool:
+    """Anyone who belongs to a department may file a request for it."""
+    return user.is_authenticated and user.is_active and user.department_id is not None
+
+
+def can_edit(user: User, request: CollabRequest) -> bool:
+    """The initiator edits while the request is a draft or sent back; so does the PMO."""
+    if request.state not in EDITABLE_STATES or request.is_archived:
+        return False
+    return request.initiator_id == user.pk or user.is_pmo or user.is_superuser
+
+
+def can_submit(user: User, request: CollabRequest) -> bool:
+    return can_edit(user, request)
+
+
+def can_attach(user: User, request: CollabRequest) -> bool:
+    """People who can see an open request may add files or versions to it."""
+    return request.is_open and not request.is_archived and can_view(user, request)
+
+
+def review_actor(user: User, review: DepartmentReview) -> Actor | None:
+    """Return how `user` may answer this review (as head or deputy), or None."""
+    if (
+        review.decision != ReviewDecision.PENDING
+        or review.round != review.request.review_round
+        or review.request.state != RequestState.PENDING
+    ):
+        return None
+    return org.department_actor(user=user, department=review.department)
+
+
+def can_confirm(user: User, request: CollabRequest | None = None) -> bool:
+    """The PMO (and platform admins) confirm a request as a project."""
+    return user.is_authenticated and (user.is_pmo or user.is_platform_admin)
+
+
+def can_start(user: User, request: CollabRequest) -> bool:
+    return user.is_authenticated and (
+        user.is_pmo or user.is_platform_admin or request.initiator_id == user.pk
+    )
+
+
+def can_complete(user: User, request: CollabRequest) -> bool:
+    return can_start(user, request)
+
+
+def can_cancel(user: User, request: CollabRequest) -> bool:
+    """The initiator or the PMO cancel an open request."""
+    if request.state not in OPEN_STATES:
+        return False
+    return request.initiator_id == user.pk or user.is_pmo or user.is_platform_admin
+
+
+def can_transition(user: User, request: CollabRequest, name: str) -> bool:
+    """Answer for a transition by name; django-fsm's permission hook calls this."""
+    rule = {
+        "submit": can_submit,
+        "confirm": can_confirm,
+        "start": can_start,
+        "complete": can_complete,
+        "cancel": can_cancel,
+    }.get(name)
+    return bool(rule and user.is_authenticated and rule(user, request))
+
+
+def reviews_actable(user: User) -> QuerySet[DepartmentReview]:
+    """Return the open reviews waiting on `user` as head or as an active deputy."""
+    return DepartmentReview.objects.filter(
+        decision=ReviewDecision.PENDING,
+        request__state=RequestState.PENDING,
+        department__in=org.departments_actable(user=user),
+        round=F("request__review_round"),
+    )

@@ -1,0 +1,490 @@
+"""Writes on requests. Each service checks permission, locks the request row, runs the
+transition, saves, writes the history row in the same transaction and leaves the
+e-mails to run on commit (collab.notifications).
+
+Concurrency: a service locks the request (SELECT ... FOR UPDATE) and compares its state
+with the state the person saw (`expected_state`, by default the state of the instance
+the caller holds). Two people acting at once are serialised by the lock; the second
+finds the state moved on and gets RequestConflict with a clear message, never a second
+transition. ConcurrentTransitionMixin guards any save that bypasses the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
+
+from collab import calendar, notifications
+from collab import selectors as org
+from collab.models import Department, User
+from collab.numbering import next_number
+
+from . import permissions
+from .choices import EventKind, RequestState, ReviewDecision
+from .models import (
+    CollabRequest,
+    DepartmentReview,
+    Goal,
+    Milestone,
+    RequestDepartment,
+    RequestEvent,
+    ResourceNeed,
+)
+
+REVIEW_WORKING_DAYS = 3
+NUMBER_PREFIX = "XQ"
+
+
+class RequestConflict(Exception):
+    """Someone else changed the request first; the message says what to do."""
+
+
+class TransitionRefused(Exception):
+    """The transition is not allowed in the current state or its guard is closed."""
+
+
+# --- history -------------------------------------------------------------------------
+
+
+def event_log(
+    *,
+    request: CollabRequest,
+    kind: str,
+    by: User | None,
+    on_behalf_of: User | None = None,
+    from_state: str = "",
+    to_state: str = "",
+    comment: str = "",
+    department: Department | None = None,
+) -> RequestEvent:
+    """Write one line of the request's timeline."""
+    return RequestEvent.objects.create(
+        request=request,
+        kind=kind,
+        by=by,
+        on_behalf_of=on_behalf_of,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        department=department,
+    )
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _lock(request: CollabRequest, expected_state: str | None) -> CollabRequest:
+    """Return the request re-read under a row lock; refuse if its state moved on."""
+    locked = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    expected = request.state if expected_state is None else expected_state
+    if locked.state != expected:
+        raise RequestConflict(
+            _(
+                "Someone else acted on this request first: it is now “%(state)s”. "
+                "Reload the page to see the change."
+            )
+            % {"state": locked.get_state_display()}
+        )
+    return locked
+
+
+def _transition(
+    request: CollabRequest,
+    name: str,
+    *,
+    kind: str,
+    by: User,
+    on_behalf_of: User | None = None,
+    comment: str = "",
+    extra_fields: Sequence[str] = (),
+) -> RequestEvent:
+    """Run transition `name` on a locked request, save it and log it."""
+    method = getattr(request, name)
+    from_state = request.state
+    if not can_proceed(method):
+        raise TransitionRefused(_refusal(request, name))
+    method()
+    try:
+        request.save(update_fields=["state", "updated_at", *extra_fields])
+    except ConcurrentTransition as exc:
+        raise RequestConflict(
+            _("Someone else acted on this request first. Reload the page to see the change.")
+        ) from exc
+    return event_log(
+        request=request,
+        kind=kind,
+        by=by,
+        on_behalf_of=on_behalf_of,
+        from_state=from_state,
+        to_state=request.state,
+        comment=comment,
+    )
+
+
+def _refusal(request: CollabRequest, name: str) -> str:
+    state = request.get_state_display()
+    if name == "confirm" and request.state == RequestState.PENDING:
+        return _("Every collaborating department must agree before the PMO can confirm.")
+    if name == "start" and request.state == RequestState.APPROVED:
+        return _("Work can start only when every involved head has signed the task breakdown.")
+    if name == "complete" and request.state == RequestState.IN_PROGRESS:
+        return _("The request can be completed only after its final acceptance has passed.")
+    return _("This action is not possible while the request is “%(state)s”.") % {"state": state}
+
+
+def _heads_and_deputies(departments: Iterable[Department]) -> list[User]:
+    """Return the heads of the departments and whoever acts for them today."""
+    department_ids = [d.pk for d in departments]
+    heads = list(User.objects.filter(headed_departments__in=department_ids, is_active=True))
+    deputies = User.objects.filter(
+        pk__in=org.delegations_active()
+        .filter(head__in=heads)
+        .filter(Q(department__isnull=True) | Q(department__in=department_ids))
+        .values("deputy")
+    )
+    return heads + list(deputies)
+
+
+def _pmo_users() -> list[User]:
+    return list(User.objects.filter(role="pmo", is_active=True))
+
+
+# --- create and edit -----------------------------------------------------------------
+
+
+@transaction.atomic
+def request_save(
+    *,
+    by: User,
+    data: dict,
+    departments: Sequence[dict],
+    goals: Sequence[dict] = (),
+    milestones: Sequence[dict] = (),
+    resource_needs: Sequence[dict] = (),
+    request: CollabRequest | None = None,
+) -> CollabRequest:
+    """Create a draft request, or replace the editable content of an existing one.
+
+    `data` holds the request's own fields; the lists hold the rows of the collaborating
+    departments ({department, is_lead}), goals, milestones and resource needs.
+    """
+    creating = request is None
+    if creating:
+        if not permissions.can_create(by):
+            raise PermissionDenied(_("Only members of a department can file a request."))
+        request = CollabRequest(initiator=by, initiating_department=by.department)
+    else:
+        request = _lock(request, None)
+        if not permissions.can_edit(by, request):
+            raise PermissionDenied(_("You cannot edit this request now."))
+    _check_departments(departments)
+    editable = [
+        "name",
+        "contact",
+        "background",
+        "expected_deliverables",
+        "data_needs",
+        "expected_completion",
+        "priority",
+        "notes",
+    ]
+    for field in editable:
+        if field in data:
+            setattr(request, field, data[field])
+    if not request.contact:
+        request.contact = by.contact or by.email
+    request.full_clean(exclude=["state", "initiator", "initiating_department"])
+    request.save()
+    _replace_rows(request, departments, goals, milestones, resource_needs)
+    event_log(
+        request=request,
+        kind=EventKind.CREATED if creating else EventKind.EDITED,
+        by=by,
+        to_state=request.state if creating else "",
+    )
+    return request
+
+
+def _check_departments(departments: Sequence[dict]) -> None:
+    chosen = [row["department"].pk for row in departments]
+    if len(chosen) != len(set(chosen)):
+        raise ValidationError(_("Each collaborating department can be listed only once."))
+    if sum(1 for row in departments if row.get("is_lead")) > 1:
+        raise ValidationError(_("Only one department can lead."))
+
+
+def _replace_rows(request, departments, goals, milestones, resource_needs) -> None:
+    request.department_links.all().delete()
+    RequestDepartment.objects.bulk_create(
+        RequestDepartment(
+            request=request, department=row["department"], is_lead=bool(row.get("is_lead"))
+        )
+        for row in departments
+    )
+    request.goals.all().delete()
+    Goal.objects.bulk_create(
+        Goal(
+            request=request,
+            description=row["description"],
+            metric=row["metric"],
+            target_value=row["target_value"],
+            unit=row.get("unit", ""),
+            position=index,
+        )
+        for index, row in enumerate(goals)
+    )
+    request.milestones.all().delete()
+    Milestone.objects.bulk_create(
+        Milestone(request=request, name=row["name"], date=row["date"]) for row in milestones
+    )
+    request.resource_needs.all().delete()
+    ResourceNeed.objects.bulk_create(
+        ResourceNeed(
+            request=request,
+            department=row["department"],
+            kind=row["kind"],
+            description=row["description"],
+        )
+        for row in resource_needs
+    )
+
+
+def _check_complete(request: CollabRequest) -> None:
+    """Refuse to submit a request the heads could not judge."""
+    errors = []
+    if not request.department_links.exists():
+        errors.append(_("Choose at least one collaborating department."))
+    if not request.goals.exists():
+        errors.append(_("Add at least one measurable goal."))
+    if not request.background.strip():
+        errors.append(_("Explain the background of the request."))
+    if request.expected_completion < timezone.localdate():
+        errors.append(_("The expected completion date is in the past."))
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- the review cycle ----------------------------------------------------------------
+
+
+@transaction.atomic
+def request_submit(
+    *, request: CollabRequest, by: User, expected_state: str | None = None
+) -> CollabRequest:
+    """Submit (or resubmit) a request: number it, open one review per department."""
+    request = _lock(request, expected_state)
+    if not permissions.can_submit(by, request):
+        raise PermissionDenied(_("Only the initiator can submit this request."))
+    _check_complete(request)
+    resubmission = request.state == RequestState.REVISION
+    fields = ["review_round", "submitted_at"]
+    if request.number is None:
+        request.number = next_number(NUMBER_PREFIX)
+        fields.append("number")
+    request.review_round += 1
+    request.submitted_at = timezone.now()
+    # Reviews of an earlier round that were still open no longer count.
+    request.reviews.filter(decision=ReviewDecision.PENDING).update(
+        decision=ReviewDecision.SUPERSEDED
+    )
+    _transition(
+        request,
+        "submit",
+        kind=EventKind.RESUBMITTED if resubmission else EventKind.SUBMITTED,
+        by=by,
+        extra_fields=fields,
+    )
+    due = calendar.add_working_days(timezone.localdate(), REVIEW_WORKING_DAYS)
+    departments = list(request.departments.all())
+    DepartmentReview.objects.bulk_create(
+        DepartmentReview(
+            request=request, department=department, round=request.review_round, due_date=due
+        )
+        for department in departments
+    )
+    notifications.notify(
+        event="request_submitted",
+        recipients=_heads_and_deputies(departments),
+        context={"request": request, "due": due, "resubmission": resubmission},
+        url=request.get_absolute_url(),
+    )
+    return request
+
+
+@transaction.atomic
+def review_decide(
+    *,
+    review: DepartmentReview,
+    by: User,
+    approve: bool,
+    comment: str = "",
+    committed_tasks: str = "",
+) -> DepartmentReview:
+    """Record a head's (or deputy's) 同意 or 駁回 for their department.
+
+    One 駁回 sends the request back to 待修改 and closes the round. When the last
+    department agrees, the initiator and the PMO are told it awaits 確認立項.
+    """
+    request = _lock(review.request, RequestState.PENDING)
+    review = DepartmentReview.objects.select_for_update().get(pk=review.pk)
+    review.request = request
+    if review.decision != ReviewDecision.PENDING or review.round != request.review_round:
+        raise RequestConflict(_("This review has already been answered."))
+    actor = permissions.review_actor(by, review)
+    if actor is None:
+        raise PermissionDenied(_("Only the department's head or their deputy can answer."))
+    comment = comment.strip()
+    if not approve and not comment:
+        raise ValidationError({"comment": _("Give a reason for the rejection.")})
+    review.decision = ReviewDecision.APPROVED if approve else ReviewDecision.REJECTED
+    review.comment = comment
+    review.committed_tasks = committed_tasks.strip() if approve else ""
+    review.decided_by = actor.user
+    review.on_behalf_of = actor.on_behalf_of
+    review.decided_at = timezone.now()
+    review.save()
+    if approve:
+        event_log(
+            request=request,
+            kind=EventKind.REVIEW_APPROVED,
+            by=actor.user,
+            on_behalf_of=actor.on_behalf_of,
+            comment=comment,
+            department=review.department,
+        )
+        if not request.reviews.filter(
+            round=request.review_round, decision=ReviewDecision.PENDING
+        ).exists():
+            event_log(request=request, kind=EventKind.ALL_AGREED, by=actor.user)
+            notifications.notify(
+                event="request_all_agreed",
+                recipients=[request.initiator, *_pmo_users()],
+                context={"request": request},
+                url=request.get_absolute_url(),
+            )
+        return review
+    request.reviews.filter(round=request.review_round, decision=ReviewDecision.PENDING).update(
+        decision=ReviewDecision.SUPERSEDED
+    )
+    event = _transition(
+        request,
+        "send_back",
+        kind=EventKind.REVIEW_REJECTED,
+        by=actor.user,
+        on_behalf_of=actor.on_behalf_of,
+        comment=comment,
+    )
+    event.department = review.department
+    event.save(update_fields=["department"])
+    notifications.notify(
+        event="request_rejected",
+        recipients=[request.initiator],
+        context={"request": request, "review": review},
+        url=request.get_absolute_url(),
+    )
+    return review
+
+
+@transaction.atomic
+def request_confirm(
+    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+) -> CollabRequest:
+    """The PMO confirms the request as a project (確認立項)."""
+    request = _lock(request, expected_state)
+    if not permissions.can_confirm(by, request):
+        raise PermissionDenied(_("Only the PMO can confirm a request as a project."))
+    request.approved_at = timezone.now()
+    _transition(
+        request,
+        "confirm",
+        kind=EventKind.CONFIRMED,
+        by=by,
+        comment=comment,
+        extra_fields=["approved_at"],
+    )
+    notifications.notify(
+        event="request_confirmed",
+        recipients=[request.initiator, *_heads_and_deputies(request.departments.all())],
+        context={"request": request},
+        url=request.get_absolute_url(),
+    )
+    return request
+
+
+@transaction.atomic
+def request_start(
+    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+) -> CollabRequest:
+    """Start the work once every involved head signed the task breakdown."""
+    request = _lock(request, expected_state)
+    if not permissions.can_start(by, request):
+        raise PermissionDenied(_("You cannot start this project."))
+    _transition(request, "start", kind=EventKind.STARTED, by=by, comment=comment)
+    return request
+
+
+@transaction.atomic
+def request_complete(
+    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+) -> CollabRequest:
+    """Close the request once its final acceptance has passed."""
+    request = _lock(request, expected_state)
+    if not permissions.can_complete(by, request):
+        raise PermissionDenied(_("You cannot complete this project."))
+    request.completed_at = timezone.now()
+    _transition(
+        request,
+        "complete",
+        kind=EventKind.COMPLETED,
+        by=by,
+        comment=comment,
+        extra_fields=["completed_at"],
+    )
+    return request
+
+
+@transaction.atomic
+def request_cancel(
+    *, request: CollabRequest, by: User, reason: str, expected_state: str | None = None
+) -> CollabRequest:
+    """Cancel an open request; the initiator or the PMO must give a reason."""
+    request = _lock(request, expected_state)
+    if not permissions.can_cancel(by, request):
+        raise PermissionDenied(_("Only the initiator or the PMO can cancel this request."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason for the cancellation.")})
+    request.cancel_reason = reason
+    request.reviews.filter(decision=ReviewDecision.PENDING).update(
+        decision=ReviewDecision.SUPERSEDED
+    )
+    was_submitted = request.state != RequestState.DRAFT
+    _transition(
+        request,
+        "cancel",
+        kind=EventKind.CANCELLED,
+        by=by,
+        comment=reason,
+        extra_fields=["cancel_reason"],
+    )
+    if was_submitted:
+        notifications.notify(
+            event="request_cancelled",
+            recipients=[request.initiator, *_heads_and_deputies(request.departments.all())],
+            context={"request": request, "reason": reason},
+            url=request.get_absolute_url(),
+        )
+    return request
+
+
+TRANSITION_SERVICES = {
+    "confirm": request_confirm,
+    "start": request_start,
+    "complete": request_complete,
+}

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Delegation, Department, User
+from .models import CalendarDay, Delegation, Department, Notification, User
 
 admin.site.site_header = _("Collaboration portal administration")
 admin.site.site_title = _("Collaboration portal")
@@ -116,3 +116,44 @@ class DelegationAdmin(admin.ModelAdmin):
         if obj is None or self._manages_all(request):
             return allowed
         return allowed and obj.head_id == request.user.pk
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Corrections to the holiday calendar: extra holidays and make-up workdays (補班)."""
+
+    list_display = ["date", "is_workday", "name"]
+    list_filter = ["is_workday"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only list of the in-app notifications, for platform admins to check delivery."""
+
+    list_display = ["created_at", "recipient", "title", "read_at", "emailed_at"]
+    list_filter = [
+        ("read_at", admin.EmptyFieldListFilter),
+        ("emailed_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["title", "recipient__username", "recipient__full_name"]
+    list_select_related = ["recipient"]
+    date_hierarchy = "created_at"
+    fields = ["recipient", "title", "body", "url", "created_at", "read_at", "emailed_at"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_platform_admin
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_platform_admin
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,12 +1,21 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
+from . import notifications
 from .permissions import can_view_dashboard
 
 
 def portal(request):
-    """Expose the portal name and the navigation the user may see to every template."""
+    """Expose the portal name and the navigation the user may see to every template.
+
+    `nav_unread` (the bell's count) is lazy: one COUNT query on the pages that show the
+    navbar, none elsewhere (admin, mails) and none for anonymous visitors.
+    """
     user = getattr(request, "user", None)
-    return {
+    context = {
         "PORTAL_NAME": settings.PORTAL_NAME,
         "nav_can_dashboard": bool(user is not None and can_view_dashboard(user)),
     }
+    if user is not None and user.is_authenticated:
+        context["nav_unread"] = SimpleLazyObject(lambda: notifications.unread_count(user))
+    return context

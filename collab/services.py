@@ -29,6 +29,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "collab.change_delegation",
         "collab.delete_delegation",
         "collab.view_delegation",
+        "collab.add_calendarday",
+        "collab.change_calendarday",
+        "collab.delete_calendarday",
+        "collab.view_calendarday",
     },
     Role.PMO.value: {
         "collab.view_department",

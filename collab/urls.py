@@ -25,6 +25,13 @@ urlpatterns = [
     # The language switch works on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
+    path(
+        "notifications/read-all/",
+        views.notification_read_all,
+        name="notifications-read-all",
+    ),
     path("requests/", include("requests_app.urls")),
     path("tasks/", include("tasks_app.urls")),
     path("review/", include("review_app.urls")),

@@ -35,7 +35,11 @@ def visible_requests(user: User, queryset: QuerySet | None = None) -> QuerySet[C
         return queryset.none()
     if user.sees_everything:
         return queryset
-    departments = list(org.user_department_ids(user))
+    # A deputy sees what the head's departments see while the delegation runs.
+    departments = list(
+        org.user_department_ids(user)
+        | set(org.departments_actable(user=user).values_list("pk", flat=True))
+    )
     collaborates = RequestDepartment.objects.filter(
         request=OuterRef("pk"), department_id__in=departments
     )
@@ -62,6 +66,11 @@ def can_view(user: User, request: CollabRequest) -> bool:
     return visible_requests(user).filter(pk=request.pk).exists()
 
 
+def _active(user: User) -> bool:
+    """Only a signed-in, active account may act; a deactivated PMO is nobody."""
+    return user.is_authenticated and user.is_active
+
+
 def can_create(user: User) -> bool:
     """Anyone who belongs to a department may file a request for it."""
     return user.is_authenticated and user.is_active and user.department_id is not None
@@ -69,7 +78,7 @@ def can_create(user: User) -> bool:
 
 def can_edit(user: User, request: CollabRequest) -> bool:
     """The initiator edits while the request is a draft or sent back; so does the PMO."""
-    if request.state not in EDITABLE_STATES or request.is_archived:
+    if not _active(user) or request.state not in EDITABLE_STATES or request.is_archived:
         return False
     return request.initiator_id == user.pk or user.is_pmo or user.is_superuser
 
@@ -96,11 +105,11 @@ def review_actor(user: User, review: DepartmentReview) -> Actor | None:
 
 def can_confirm(user: User, request: CollabRequest | None = None) -> bool:
     """The PMO (and platform admins) confirm a request as a project."""
-    return user.is_authenticated and (user.is_pmo or user.is_platform_admin)
+    return _active(user) and (user.is_pmo or user.is_platform_admin)
 
 
 def can_start(user: User, request: CollabRequest) -> bool:
-    return user.is_authenticated and (
+    return _active(user) and (
         user.is_pmo or user.is_platform_admin or request.initiator_id == user.pk
     )
 
@@ -111,7 +120,7 @@ def can_complete(user: User, request: CollabRequest) -> bool:
 
 def can_cancel(user: User, request: CollabRequest) -> bool:
     """The initiator or the PMO cancel an open request."""
-    if request.state not in OPEN_STATES:
+    if not _active(user) or request.state not in OPEN_STATES:
         return False
     return request.initiator_id == user.pk or user.is_pmo or user.is_platform_admin
 

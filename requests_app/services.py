@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from collab import calendar, notifications
+from collab import calendar, notifications, uploads
 from collab import selectors as org
 from collab.models import Department, User
 from collab.numbering import next_number
@@ -28,6 +29,8 @@ from collab.numbering import next_number
 from . import permissions
 from .choices import EventKind, RequestState, ReviewDecision
 from .models import (
+    Attachment,
+    AttachmentVersion,
     CollabRequest,
     DepartmentReview,
     Goal,
@@ -57,6 +60,7 @@ def event_log(
     request: CollabRequest,
     kind: str,
     by: User | None,
+    transition: str = "",
     on_behalf_of: User | None = None,
     from_state: str = "",
     to_state: str = "",
@@ -67,6 +71,7 @@ def event_log(
     return RequestEvent.objects.create(
         request=request,
         kind=kind,
+        transition=transition,
         by=by,
         on_behalf_of=on_behalf_of,
         from_state=from_state,
@@ -108,7 +113,7 @@ def _transition(
     method = getattr(request, name)
     from_state = request.state
     if not can_proceed(method):
-        raise TransitionRefused(_refusal(request, name))
+        raise TransitionRefused(transition_refusal(request, name))
     method()
     try:
         request.save(update_fields=["state", "updated_at", *extra_fields])
@@ -119,6 +124,7 @@ def _transition(
     return event_log(
         request=request,
         kind=kind,
+        transition=name,
         by=by,
         on_behalf_of=on_behalf_of,
         from_state=from_state,
@@ -127,7 +133,18 @@ def _transition(
     )
 
 
-def _refusal(request: CollabRequest, name: str) -> str:
+def _check_source(request: CollabRequest, name: str) -> None:
+    """Refuse an action the request's state does not allow, before asking who may act.
+
+    Otherwise a rule that also looks at the state (can_submit, can_cancel) would tell
+    the initiator of a closed request that only the initiator may act.
+    """
+    if not can_proceed(getattr(request, name), check_conditions=False):
+        raise TransitionRefused(transition_refusal(request, name))
+
+
+def transition_refusal(request: CollabRequest, name: str) -> str:
+    """Return the translated reason why transition `name` cannot run now."""
     state = request.get_state_display()
     if name == "confirm" and request.state == RequestState.PENDING:
         return _("Every collaborating department must agree before the PMO can confirm.")
@@ -279,6 +296,7 @@ def request_submit(
 ) -> CollabRequest:
     """Submit (or resubmit) a request: number it, open one review per department."""
     request = _lock(request, expected_state)
+    _check_source(request, "submit")
     if not permissions.can_submit(by, request):
         raise PermissionDenied(_("Only the initiator can submit this request."))
     _check_complete(request)
@@ -361,7 +379,12 @@ def review_decide(
         if not request.reviews.filter(
             round=request.review_round, decision=ReviewDecision.PENDING
         ).exists():
-            event_log(request=request, kind=EventKind.ALL_AGREED, by=actor.user)
+            event_log(
+                request=request,
+                kind=EventKind.ALL_AGREED,
+                by=actor.user,
+                on_behalf_of=actor.on_behalf_of,
+            )
             notifications.notify(
                 event="request_all_agreed",
                 recipients=[request.initiator, *_pmo_users()],
@@ -397,6 +420,7 @@ def request_confirm(
 ) -> CollabRequest:
     """The PMO confirms the request as a project (確認立項)."""
     request = _lock(request, expected_state)
+    _check_source(request, "confirm")
     if not permissions.can_confirm(by, request):
         raise PermissionDenied(_("Only the PMO can confirm a request as a project."))
     request.approved_at = timezone.now()
@@ -423,6 +447,7 @@ def request_start(
 ) -> CollabRequest:
     """Start the work once every involved head signed the task breakdown."""
     request = _lock(request, expected_state)
+    _check_source(request, "start")
     if not permissions.can_start(by, request):
         raise PermissionDenied(_("You cannot start this project."))
     _transition(request, "start", kind=EventKind.STARTED, by=by, comment=comment)
@@ -435,6 +460,7 @@ def request_complete(
 ) -> CollabRequest:
     """Close the request once its final acceptance has passed."""
     request = _lock(request, expected_state)
+    _check_source(request, "complete")
     if not permissions.can_complete(by, request):
         raise PermissionDenied(_("You cannot complete this project."))
     request.completed_at = timezone.now()
@@ -455,6 +481,7 @@ def request_cancel(
 ) -> CollabRequest:
     """Cancel an open request; the initiator or the PMO must give a reason."""
     request = _lock(request, expected_state)
+    _check_source(request, "cancel")
     if not permissions.can_cancel(by, request):
         raise PermissionDenied(_("Only the initiator or the PMO can cancel this request."))
     reason = reason.strip()
@@ -479,6 +506,7 @@ def request_cancel(
             recipients=[request.initiator, *_heads_and_deputies(request.departments.all())],
             context={"request": request, "reason": reason},
             url=request.get_absolute_url(),
+            actor=by,
         )
     return request
 
@@ -488,3 +516,72 @@ TRANSITION_SERVICES = {
     "start": request_start,
     "complete": request_complete,
 }
+
+
+# --- attachments ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def attachment_add(
+    *,
+    request: CollabRequest,
+    by: User,
+    file: UploadedFile,
+    note: str = "",
+    attachment: Attachment | None = None,
+) -> AttachmentVersion:
+    """Store an uploaded file as a new version and log it on the request's timeline.
+
+    Without `attachment` the file starts a new attachment (version 1, named after the
+    sanitised file name); with one it becomes that attachment's next version, and a
+    note saying what changed is required. The file is checked first (size, extension,
+    content; collab.uploads) and stored under a generated name.
+
+    Concurrency: the request row is locked so an upload cannot land in a request that is
+    being cancelled at the same moment, and the attachment row is locked so two uploads
+    of a new version get consecutive numbers (the unique constraint backs this up).
+    """
+    checked = uploads.upload_validate(file)
+    note = note.strip()
+    note_limit = AttachmentVersion._meta.get_field("note").max_length
+    if len(note) > note_limit:
+        raise ValidationError(
+            {"note": _("Keep the note under %(limit)d characters.") % {"limit": note_limit}}
+        )
+    request = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    if not permissions.can_attach(by, request):
+        raise PermissionDenied(_("Files can no longer be added to this request."))
+    if attachment is None:
+        attachment = Attachment.objects.create(request=request, name=checked.name, created_by=by)
+        number = 1
+    else:
+        try:
+            attachment = Attachment.objects.select_for_update().get(
+                pk=attachment.pk, request=request
+            )
+        except Attachment.DoesNotExist as exc:
+            raise ValidationError(
+                {"attachment": _("That attachment does not belong to this request.")}
+            ) from exc
+        if not note:
+            raise ValidationError({"note": _("Say what changed in this version.")})
+        number = (attachment.versions.aggregate(last=Max("version"))["last"] or 0) + 1
+    version = AttachmentVersion(
+        attachment=attachment,
+        version=number,
+        original_name=checked.name,
+        size=checked.size,
+        content_type=checked.content_type,
+        note=note,
+        uploaded_by=by,
+    )
+    # Only the extension of this name survives: upload_to generates the stored name.
+    version.file.save(f"upload.{checked.extension}", file, save=False)
+    try:
+        version.save()
+        comment = f"{checked.name} v{number}" + (f" — {note}" if note else "")
+        event_log(request=request, kind=EventKind.ATTACHMENT, by=by, comment=comment)
+    except Exception:
+        version.file.delete(save=False)  # keep no orphan file when the row is not written
+        raise
+    return version

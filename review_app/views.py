@@ -1,11 +1,21 @@
 from django.shortcuts import render
+from django.utils import timezone
 
 from collab.permissions import can_view_dashboard, require
+from requests_app import selectors as request_selectors
 
 
 def todo(request):
-    """List what waits on the user: reviews, sign-offs and acceptances."""
-    return render(request, "review_app/todo.html", {"items": []})
+    """List what waits on the user: reviews to answer, requests to confirm or revise."""
+    user = request.user
+    context = {
+        "reviews": request_selectors.reviews_todo(user=user),
+        "to_confirm": list(request_selectors.requests_awaiting_confirmation(user=user)),
+        "to_revise": list(request_selectors.requests_to_revise(user=user)),
+        "today": timezone.localdate(),
+    }
+    context["empty"] = not (context["reviews"] or context["to_confirm"] or context["to_revise"])
+    return render(request, "review_app/todo.html", context)
 
 
 @require(can_view_dashboard)

@@ -1,0 +1,639 @@
+"""Django admin for heads and the PMO: requests with their state-machine buttons.
+
+Every page is scoped by requests_app.permissions: a head sees only the requests of
+their departments (another department's request is "not found"), the PMO sees all.
+The transition buttons come from django-fsm-2's FSMAdminMixin, but the admin never
+runs a model transition itself: each button calls the request's service, which checks
+permission, locks the row, writes the history and notifies.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionContext
+
+from . import permissions, services
+from .choices import RequestState
+from .models import (
+    Attachment,
+    CollabRequest,
+    DepartmentReview,
+    Goal,
+    Milestone,
+    RequestDepartment,
+    RequestEvent,
+    ResourceNeed,
+)
+
+# The errors a service raises for a person's act; each carries a translated message.
+SERVICE_ERRORS = (
+    PermissionDenied,
+    ValidationError,
+    services.RequestConflict,
+    services.TransitionRefused,
+)
+
+# Why a transition the person may run is not offered yet (its guard is closed). The
+# same texts as the services' refusals, so one translation serves both.
+# Transitions with a condition; when it is closed the page says why (services' words).
+GUARDED_TRANSITIONS = {"confirm", "start", "complete"}
+
+TRANSITION_HELP = {
+    "confirm": _("Approve the request as a project; the initiator and the heads are notified."),
+    "start": _("Start the work: every involved head has signed the task breakdown."),
+    "complete": _("Close the request: its final acceptance has passed."),
+    "cancel": _("Cancel the request; the reason is kept in its history and sent on."),
+}
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or gettext("This action is not possible now.")
+
+
+def _may_edit(user, obj: CollabRequest | None) -> bool:
+    """Return True when `user` may change the request's content in admin now."""
+    return (
+        obj is not None
+        and user.has_perm("requests_app.change_collabrequest")
+        and permissions.can_edit(user, obj)
+    )
+
+
+class CancelForm(forms.Form):
+    """Asked before a cancellation: the reason is required and kept in the history."""
+
+    reason = forms.CharField(
+        label=_("Reason for cancellation"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+# --- inlines -------------------------------------------------------------------------
+
+
+class _RequestRowsInline(admin.TabularInline):
+    """Rows shown on a request's page; whoever may open the request may see them."""
+
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("requests_app.view_collabrequest") or request.user.has_perm(
+            "requests_app.change_collabrequest"
+        )
+
+
+class _ReadOnlyInline(_RequestRowsInline):
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class _EditableRowsInline(_RequestRowsInline):
+    """Rows editable exactly while the request's content is (permissions.can_edit).
+
+    They are saved with the request by services.request_save, never by the formset.
+    """
+
+    def has_add_permission(self, request, obj=None):
+        return _may_edit(request.user, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_edit(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Removing a goal row from a draft is an edit of the draft, not a deletion of a
+        # record: request_save writes the rows anew and logs the edit.
+        return _may_edit(request.user, obj)
+
+
+class RequestDepartmentInline(_EditableRowsInline):
+    model = RequestDepartment
+    fields = ["department", "is_lead"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("department")
+
+
+class GoalInline(_EditableRowsInline):
+    model = Goal
+    fields = ["description", "metric", "target_value", "unit"]
+
+
+class MilestoneInline(_EditableRowsInline):
+    model = Milestone
+    fields = ["name", "date"]
+
+
+class ResourceNeedInline(_EditableRowsInline):
+    model = ResourceNeed
+    fields = ["department", "kind", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("department")
+
+
+class AttachmentInline(_ReadOnlyInline):
+    model = Attachment
+    fields = ["name", "created_by", "created_at", "version_links"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).select_related("created_by").prefetch_related("versions")
+        )
+
+    @admin.display(description=_("versions"))
+    def version_links(self, obj):
+        return format_html_join(
+            "、",
+            '<a href="{}">v{} {}</a>',
+            (
+                (
+                    reverse("requests_app:attachment-download", args=[obj.request_id, v.pk]),
+                    v.version,
+                    v.note or v.original_name,
+                )
+                for v in obj.versions.all()
+            ),
+        )
+
+
+class DepartmentReviewInline(_ReadOnlyInline):
+    model = DepartmentReview
+    fields = [
+        "department",
+        "round",
+        "decision",
+        "decided_by",
+        "on_behalf_of",
+        "decided_at",
+        "comment",
+        "due_date",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).select_related("department", "decided_by", "on_behalf_of")
+        )
+
+
+class RequestEventInline(_ReadOnlyInline):
+    """The request's timeline: who, on whose behalf, when, from, to and the comment."""
+
+    model = RequestEvent
+    verbose_name_plural = _("history")
+    fields = ["at", "kind", "from_label", "to_label", "by", "on_behalf_of", "department", "comment"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by", "on_behalf_of", "department")
+
+    @staticmethod
+    def _state_label(value: str) -> str:
+        return RequestState(value).label if value in RequestState.values else value
+
+    @admin.display(description=_("from"))
+    def from_label(self, obj):
+        return self._state_label(obj.from_state)
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj):
+        return self._state_label(obj.to_state)
+
+
+# --- the request ---------------------------------------------------------------------
+
+
+@admin.register(CollabRequest)
+class CollabRequestAdmin(FSMAdminMixin, admin.ModelAdmin):
+    fsm_fields = ["state"]
+    fsm_forms = {"cancel": CancelForm}
+    # The state the person saw, posted back with a button so that a request that moved
+    # on meanwhile is refused as a conflict instead of being acted on blindly.
+    fsm_expected_state_param = "_fsm_expected_state"
+    change_form_template = "admin/requests_app/collabrequest/change_form.html"
+    fsm_transition_form_template = "admin/requests_app/collabrequest/transition_form.html"
+
+    list_display = [
+        "number",
+        "name",
+        "initiating_department",
+        "state",
+        "priority",
+        "expected_completion",
+        "submitted_at",
+    ]
+    list_display_links = ["number", "name"]
+    list_filter = [
+        "state",
+        "priority",
+        ("initiating_department", admin.RelatedOnlyFieldListFilter),
+        ("departments", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["number", "name"]
+    list_select_related = ["initiating_department"]
+    date_hierarchy = "submitted_at"
+    actions = ["confirm_selected"]
+    inlines = [
+        RequestDepartmentInline,
+        GoalInline,
+        MilestoneInline,
+        ResourceNeedInline,
+        AttachmentInline,
+        DepartmentReviewInline,
+        RequestEventInline,
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "name",
+                    "state",
+                    "priority",
+                    "initiating_department",
+                    "initiator",
+                    "contact",
+                    "expected_completion",
+                ]
+            },
+        ),
+        (
+            _("Content"),
+            {"fields": ["background", "expected_deliverables", "data_needs", "notes"]},
+        ),
+        (
+            _("Record"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "review_round",
+                    "submitted_at",
+                    "approved_at",
+                    "completed_at",
+                    "cancel_reason",
+                    "is_archived",
+                    "created_at",
+                    "updated_at",
+                ],
+            },
+        ),
+    ]
+    # The state is read-only too: FSMAdminMixin adds it because the field is protected.
+    readonly_fields = [
+        "number",
+        "initiating_department",
+        "initiator",
+        "review_round",
+        "submitted_at",
+        "approved_at",
+        "completed_at",
+        "cancel_reason",
+        "is_archived",
+        "created_at",
+        "updated_at",
+    ]
+
+    # Scoping and permissions
+
+    def get_queryset(self, request):
+        queryset = (
+            super().get_queryset(request).select_related("initiating_department", "initiator")
+        )
+        return permissions.visible_requests(request.user, queryset)
+
+    def has_add_permission(self, request):
+        # Requests are filed in the portal by a member of the initiating department.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        """Open the form for editing only while permissions.can_edit holds."""
+        allowed = super().has_change_permission(request, obj)
+        return allowed if obj is None else allowed and permissions.can_edit(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # nothing is ever deleted; a request is cancelled with a reason
+
+    def has_confirm_permission(self, request):
+        return permissions.can_confirm(request.user)
+
+    # Saving: content goes through services.request_save, with its rows
+
+    def save_model(self, request, obj, form, change):
+        """Do nothing here: save_related hands the form and its rows to the service."""
+
+    def save_related(self, request, form, formsets, change):
+        rows = {
+            formset.model: [
+                f.cleaned_data
+                for f in formset.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
+            for formset in formsets
+            if formset.model in (RequestDepartment, Goal, Milestone, ResourceNeed)
+        }
+        obj = form.instance
+
+        def rows_of(model, manager):
+            # An inline that was not on the page keeps its rows as they are.
+            if model in rows:
+                return rows[model]
+            return [{f.name: getattr(r, f.name) for f in r._meta.fields} for r in manager.all()]
+
+        try:
+            services.request_save(
+                by=request.user,
+                request=obj,
+                data=form.cleaned_data,
+                departments=rows_of(RequestDepartment, obj.department_links),
+                goals=rows_of(Goal, obj.goals),
+                milestones=rows_of(Milestone, obj.milestones),
+                resource_needs=rows_of(ResourceNeed, obj.resource_needs),
+            )
+        except SERVICE_ERRORS as exc:
+            request._request_admin_refused = True
+            self.message_user(request, _error_text(exc), messages.ERROR)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The formsets are never saved themselves (request_save writes the rows), so
+        # only the request's own fields go into the admin log.
+        return super().construct_change_message(request, form, [], add)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_request_admin_refused", False):
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_change(self, request, obj):
+        if getattr(request, "_request_admin_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    # Transitions: offered through permissions, run through services
+
+    @staticmethod
+    def get_fsm_block_label(fsm_field_name: str) -> str:
+        return gettext("Change the state")
+
+    def get_help_text(self, transition) -> str | None:
+        return TRANSITION_HELP.get(transition.name)
+
+    def get_fsm_services(self) -> dict:
+        """Return the service behind each transition the admin offers, by name."""
+        return {**services.TRANSITION_SERVICES, "cancel": services.request_cancel}
+
+    def offered_transitions(self, request, obj: CollabRequest) -> list:
+        """Return the transitions `request.user` may run on `obj` now, guards included."""
+        user = request.user
+        return [
+            t
+            for t in obj.get_available_user_state_transitions(user=user)
+            if self.is_fsm_transition_visible(t)
+            and t.name in self.get_fsm_services()
+            and permissions.can_transition(user, obj, t.name)
+        ]
+
+    def blocked_transitions(self, request, obj: CollabRequest, offered: list) -> list[dict]:
+        """Return the transitions the person may run but whose guard is still closed."""
+        offered_names = {t.name for t in offered}
+        blocked = []
+        for t in obj.get_all_state_transitions():
+            if (
+                t.source == obj.state
+                and t.name in GUARDED_TRANSITIONS
+                and t.name not in offered_names
+                and self.is_fsm_transition_visible(t)
+                and permissions.can_transition(request.user, obj, t.name)
+            ):
+                blocked.append(
+                    {
+                        "name": t.name,
+                        "label": self.get_fsm_label(t),
+                        "reason": services.transition_refusal(obj, t.name),
+                    }
+                )
+        return blocked
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        if obj is None:
+            return []
+        offered = [
+            FSMTransitionContext(
+                name=t.name, label=self.get_fsm_label(t), help_text=self.get_help_text(t)
+            )
+            for t in self.offered_transitions(request, obj)
+        ]
+        if not offered:
+            return []
+        return [
+            FSMObjectTransition(
+                fsm_field="state",
+                block_label=self.get_fsm_block_label("state"),
+                available_transitions=offered,
+            )
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            offered = self.offered_transitions(request, obj)
+            context["fsm_blocked_transitions"] = self.blocked_transitions(request, obj, offered)
+            context["fsm_expected_state_param"] = self.fsm_expected_state_param
+            context["reviews_awaiting_user"] = list(
+                permissions.reviews_actable(request.user)
+                .filter(request=obj)
+                .select_related("department")
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and self.fsm_post_param in request.POST:
+            return self._transition_from_change_page(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _transition_from_change_page(self, request, object_id):
+        """Handle a transition button without saving the form around it.
+
+        People who may only view the request (a head, or the PMO once it is submitted)
+        still press buttons; the service decides whether they may act.
+        """
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        name = request.POST.get(self.fsm_post_param, "")
+        if name not in self.get_fsm_services():
+            self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        # FSMAdminMixin.response_change sends a transition with a form (cancel) to its
+        # form page, or runs _apply_fsm_transition and comes back to this page.
+        return super().response_change(request, obj)
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        if transition_name not in {t.name for t in self.offered_transitions(request, obj)}:
+            self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:requests_app_collabrequest_change", args=[obj.pk])
+            )
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def _execute_fsm_transition(self, *, transition_func, request, kwargs=None):
+        """Run the transition through its service; the model method is never called here."""
+        obj = transition_func.__self__
+        service = self.get_fsm_services()[transition_func.__name__]
+        expected = request.POST.get(self.fsm_expected_state_param) or obj.state
+        return service(request=obj, by=request.user, expected_state=expected, **(kwargs or {}))
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        try:
+            result = self._execute_fsm_transition(
+                transition_func=self._get_fsm_transition_func(
+                    obj=obj, transition_name=transition_name
+                ),
+                request=request,
+                kwargs=kwargs,
+            )
+        except SERVICE_ERRORS as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            gettext("“%(request)s” is now “%(state)s”.")
+            % {"request": result, "state": result.get_state_display()},
+            messages.SUCCESS,
+        )
+        return True
+
+    # The bulk 確認立項
+
+    @admin.action(description=_("Confirm selected requests as projects"), permissions=["confirm"])
+    def confirm_selected(self, request, queryset):
+        """Confirm each eligible request; name every skipped one with the service's reason."""
+        confirmed = []
+        for obj in queryset:
+            try:
+                services.request_confirm(request=obj, by=request.user, expected_state=obj.state)
+            except SERVICE_ERRORS as exc:
+                self.message_user(
+                    request,
+                    gettext("Skipped “%(request)s”: %(reason)s")
+                    % {"request": obj, "reason": _error_text(exc)},
+                    messages.WARNING,
+                )
+            else:
+                confirmed.append(obj)
+        if confirmed:
+            self.message_user(
+                request,
+                ngettext(
+                    "Confirmed %(count)d request as a project: %(requests)s",
+                    "Confirmed %(count)d requests as projects: %(requests)s",
+                    len(confirmed),
+                )
+                % {"count": len(confirmed), "requests": "、".join(str(r) for r in confirmed)},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, gettext("No request was confirmed."), messages.WARNING)
+
+
+# --- reviews -------------------------------------------------------------------------
+
+
+class AwaitingMeFilter(admin.SimpleListFilter):
+    """The reviews the person must answer now, as head or as an active deputy."""
+
+    title = _("awaiting my answer")
+    parameter_name = "awaiting_me"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(pk__in=permissions.reviews_actable(request.user).values("pk"))
+        return queryset
+
+
+@admin.register(DepartmentReview)
+class DepartmentReviewAdmin(admin.ModelAdmin):
+    """Read-only list of the department reviews; answering happens on the portal page."""
+
+    list_display = [
+        "request",
+        "department",
+        "round",
+        "decision",
+        "due_date",
+        "decided_by",
+        "decided_at",
+        "review_page",
+    ]
+    list_filter = [
+        AwaitingMeFilter,
+        "decision",
+        ("department", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["request__number", "request__name"]
+    list_select_related = ["request", "department", "decided_by"]
+    date_hierarchy = "due_date"
+    fields = [
+        "request",
+        "department",
+        "round",
+        "due_date",
+        "decision",
+        "comment",
+        "committed_tasks",
+        "decided_by",
+        "on_behalf_of",
+        "decided_at",
+        "review_page",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        visible = permissions.visible_requests(request.user)
+        return super().get_queryset(request).filter(request__in=visible)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("review page"))
+    def review_page(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("requests_app:detail", args=[obj.request_id]),
+            gettext("Open in the portal"),
+        )

@@ -8,7 +8,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # CJK fonts for WeasyPrint PDFs. Change this one line (or pass
 # --build-arg FONT_PACKAGES="...") to switch fonts.
-ARG FONT_PACKAGES="fonts-wqy-microhei fonts-noto-cjk"
+ARG FONT_PACKAGES="fonts-noto-cjk"
 
 
 # --- Stage 1: front-end libraries from the npm registry (package-lock.json) ----------
@@ -75,9 +75,11 @@ RUN export SECRET_KEY=build-only-not-a-secret \
         ALLOWED_HOSTS=localhost \
         DATABASE_URL=sqlite:////tmp/build-only.sqlite3 \
         REDIS_URL=redis://localhost:6379/0 \
+        SITE_URL=https://build.invalid \
     && mkdir -p locale \
     && python manage.py compilemessages --ignore=node_modules \
     && python manage.py collectstatic --noinput \
+    && python manage.py build_pdf_font \
     && rm -f /tmp/build-only.sqlite3
 
 # Uploaded files (MEDIA_ROOT); a named volume is mounted here in docker-compose.yml and

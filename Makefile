@@ -7,17 +7,18 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# Debian packages the project needs: a CJK font for PDFs, pango for WeasyPrint,
-# poppler-utils (pdffonts, pdftotext) for the PDF tests, gettext for the catalogs,
-# chromium for the browser tests.
-APT_PACKAGES := fonts-wqy-microhei fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+# Debian packages the project needs: fonts-noto-cjk (source of the PDF font), pango and
+# harfbuzz-subset for WeasyPrint (without libharfbuzz-subset0 WeasyPrint falls back to
+# fontTools and a PDF takes seconds), poppler-utils (pdffonts, pdftotext) for the PDF
+# tests, gettext for the catalogs, chromium for the browser tests.
+APT_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	poppler-utils gettext chromium
 PG_URL ?= postgres://postgres@127.0.0.1:5432/collab
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench messages system-packages services clean
+.PHONY: install run test lint format bench messages pdf-font system-packages services clean
 
-install: system-packages $(VENV)/.installed node_modules/.installed messages
+install: system-packages $(VENV)/.installed node_modules/.installed messages pdf-font
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,11 @@ system-packages:
 # Compile the translation catalogs (the .mo files are built, never committed).
 messages: $(VENV)/.installed
 	@$(PY) manage.py compilemessages -v0 --ignore='.venv' --ignore='node_modules' --ignore='var'
+
+# The PDF font: Noto Sans CJK TC cut to its Traditional Chinese face and converted to
+# TrueType (collab/pdf.py says why); the command does nothing when it is up to date.
+pdf-font: $(VENV)/.installed
+	@$(PY) manage.py build_pdf_font
 
 run: install
 	@mkdir -p var

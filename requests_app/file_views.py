@@ -1,4 +1,4 @@
-"""Attachment uploads and downloads; the request PDF (being written).
+"""Attachment uploads and downloads; the request form as a PDF.
 
 Files are never served from MEDIA_URL: every download comes through
 `attachment_download`, which asks permissions.get_visible_or_404 first.
@@ -15,9 +15,11 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST, require_safe
 
 from collab import uploads
+from collab.pdf import pdf_response
 
 from . import permissions, selectors, services
 from .models import Attachment, AttachmentVersion, CollabRequest
+from .pdf import request_form_filename, request_form_pdf
 
 ATTACHMENTS_PARTIAL = "requests_app/_attachments.html"
 
@@ -116,8 +118,8 @@ def attachment_download(request, pk, version_pk):
     return response
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
-
-
-request_pdf = _todo
+@require_safe
+def request_pdf(request, pk):
+    """Print the request form as a PDF; 404 for anyone who may not see the request."""
+    page = selectors.request_page(user=request.user, pk=pk)
+    return pdf_response(request_form_pdf(page), request_form_filename(page))

@@ -155,7 +155,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=OPEN_STATES,
         target=RequestState.CANCELLED,
-        custom={"label": _("Cancel"), "admin": True},
+        custom={"label": _("Cancel request"), "admin": True},
     )
     def cancel(self):
         pass

@@ -33,23 +33,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from filetype.types import archive as filetype_archive
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_EXTENSIONS = (
-    "pdf",
-    "doc",
-    "docx",
-    "xls",
-    "xlsx",
-    "ppt",
-    "pptx",
-    "png",
-    "jpg",
-    "jpeg",
-    "gif",
-    "txt",
-    "csv",
-    "zip",
-)
+# The size cap and the accepted extensions are settings (UPLOAD_MAX_BYTES,
+# UPLOAD_EXTENSIONS in collab/settings/base.py), read at every upload.
 # Short enough for the models' 200-character name fields and for every file system.
 MAX_FILENAME_LENGTH = 120
 MAX_SUFFIX_LENGTH = 16
@@ -109,12 +94,12 @@ class CheckedUpload:
 
 def max_upload_bytes() -> int:
     """Return the size limit for one uploaded file, read from settings at call time."""
-    return int(getattr(settings, "UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(settings.UPLOAD_MAX_BYTES)
 
 
 def allowed_extensions() -> list[str]:
     """Return the allowed extensions (lower case, no dot), read from settings at call time."""
-    configured: Iterable[str] = getattr(settings, "UPLOAD_EXTENSIONS", DEFAULT_EXTENSIONS)
+    configured: Iterable[str] = settings.UPLOAD_EXTENSIONS
     return [ext.lower().lstrip(".") for ext in configured]
 
 

@@ -139,7 +139,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
-MEDIA_URL = "/media/"
+MEDIA_URL = "/media/"  # never served directly: files go through permission-checked views
 # Uploads: size cap and the extensions accepted (content must match; collab/uploads.py).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -158,7 +158,7 @@ UPLOAD_EXTENSIONS = [
     "txt",
     "csv",
     "zip",
-]  # never served directly: files go through permission-checked views
+]
 
 # Content-Security-Policy (django-csp 4): only our own origin, no inline script.
 CONTENT_SECURITY_POLICY = {

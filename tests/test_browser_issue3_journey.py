@@ -168,13 +168,18 @@ def _file_and_submit(page, live_server, people, depts, tmp_path) -> CollabReques
     return req
 
 
-def _answer(page, live_server, user, req, department, *, approve, tasks="", comment=""):
-    """A head (or deputy) finds the request in 待辦事項 and answers for `department`."""
+def _open_from_todo(page, live_server, user, req):
+    """Log in as `user`, open 待辦事項 and return the row of the request to review."""
     _log_in(page, live_server, user)
     _nav(page, "待辦事項")
     page.wait_for_url("**/review/todo/")
     todo = page.get_by_role("region", name="待審核的需求")
-    todo.get_by_role("link", name=NAME).click()
+    return todo.get_by_role("row").filter(has_text=NAME)
+
+
+def _decide(page, live_server, req, department, *, approve, tasks="", comment=""):
+    """From a 待辦事項 row, open the request and answer 同意 or 駁回 in the review panel."""
+    page.get_by_role("region", name="待審核的需求").get_by_role("link", name=NAME).click()
     page.wait_for_url(live_server.url + req.get_absolute_url())
     review = DepartmentReview.objects.get(
         request=req, department=department, round=req.review_round
@@ -184,8 +189,9 @@ def _answer(page, live_server, user, req, department, *, approve, tasks="", comm
         panel.get_by_label("本部門可承接的任務").fill(tasks)
     if comment:
         panel.get_by_label("意見").fill(comment)
-    panel.get_by_role("button", name="同意" if approve else "駁回").click()
+    panel.get_by_role("button", name="同意" if approve else "駁回", exact=True).click()
     decision = ReviewDecision.APPROVED if approve else ReviewDecision.REJECTED
+    # htmx reloads the page; the department's answer then shows in the side panel.
     page.locator(f'[data-review="{review.pk}"][data-decision="{decision}"]').wait_for()
     assert panel.count() == 0
     review.refresh_from_db()
@@ -193,37 +199,43 @@ def _answer(page, live_server, user, req, department, *, approve, tasks="", comm
     return review
 
 
+def _head_answers(page, live_server, head, req, department, **answer):
+    """A head answers for their own department: the answer is theirs, on no one's behalf."""
+    _open_from_todo(page, live_server, head, req)
+    review = _decide(page, live_server, req, department, **answer)
+    assert (review.decided_by, review.on_behalf_of) == (head, None)
+    assert head.full_name in _review_status(page, department).inner_text()
+    return review
+
+
 def _deputy_answers(page, live_server, people, req, tech, tasks):
-    """The tech head's deputy sees the review in 待辦事項 as 代理 and agrees."""
+    """The tech head's deputy sees the review in 待辦事項 as 代理 and agrees with tasks."""
     deputy, head = people["tech_deputy"], people["tech_head"]
-    _log_in(page, live_server, deputy)
-    _nav(page, "待辦事項")
-    page.wait_for_url("**/review/todo/")
-    row = page.get_by_role("region", name="待審核的需求").get_by_role("row").filter(has_text=NAME)
+    row = _open_from_todo(page, live_server, deputy, req)
     assert f"代理 {head.full_name}" in row.inner_text()
-    page.goto(live_server.url + req.get_absolute_url())
-    panel = page.get_by_role("region", name=f"您的審核（{tech.name}）")
-    assert f"代理 {head.full_name}" in panel.inner_text()
-    review = _answer(page, live_server, deputy, req, tech, approve=True, tasks=tasks)
+    review = _decide(page, live_server, req, tech, approve=True, tasks=tasks)
     assert (review.decided_by, review.on_behalf_of) == (deputy, head)
     assert review.committed_task_lines == tasks.splitlines()
     # The page says whose answer it was: the deputy's, on behalf of the head.
+    acted_for = f"{deputy.full_name}（代理 {head.full_name}）"
     status = _review_status(page, tech).inner_text()
-    assert f"{deputy.full_name}（代理 {head.full_name}）" in status
-    assert tasks.splitlines()[0] in status
-    approvals = page.locator('#timeline [data-event="review_approved"]')
-    assert f"{deputy.full_name}（代理 {head.full_name}）" in approvals.last.inner_text()
-    assert req.events.filter(
+    assert acted_for in status
+    assert all(line in status for line in tasks.splitlines())
+    events = req.events.filter(
         kind=EventKind.REVIEW_APPROVED, by=deputy, on_behalf_of=head, department=tech
-    ).exists()
+    )
+    assert events.count() == req.review_round
+    timeline = page.locator('#timeline [data-event="review_approved"]').filter(has_text=acted_for)
+    assert timeline.count() == req.review_round
+    assert timeline.locator(".deputy-badge").count() == req.review_round
 
 
 def _reject_and_read(page, live_server, people, req, fin):
     """Step 3: the fin head rejects with a reason; the initiator sees it on the page."""
-    review = _answer(
+    review = _head_answers(
         page, live_server, people["fin_head"], req, fin, approve=False, comment=REJECTION
     )
-    assert (review.comment, review.decided_by) == (REJECTION, people["fin_head"])
+    assert review.comment == REJECTION
     req.refresh_from_db()
     assert req.state == RequestState.REVISION
     assert _state_badge(page).inner_text() == "待修改"
@@ -248,7 +260,7 @@ def _reject_and_read(page, live_server, people, req, fin):
 
 def _edit_and_resubmit(page, live_server, req, depts):
     """Step 4: the initiator edits and resubmits; a second review round starts."""
-    page.get_by_role("link", name="編輯").click()
+    page.get_by_role("link", name="編輯", exact=True).click()
     page.wait_for_url(live_server.url + reverse("requests_app:edit", args=[req.pk]))
     resources = page.get_by_role("region", name="關鍵資源需求")
     need = resources.locator("[data-formset-row]").first
@@ -298,10 +310,14 @@ def _pmo_confirms_in_admin(page, live_server, pmo, req):
     page.get_by_role("link", name=req.number).click()
     change_url = reverse("admin:requests_app_collabrequest_change", args=[req.pk])
     page.wait_for_url(live_server.url + change_url)
+    state = page.locator(".field-state .readonly")
+    assert state.inner_text() == "待審核"
     page.locator("#fsm-transitions").get_by_role("button", name="確認立項").click()
-    page.wait_for_url(live_server.url + change_url)
     page.locator(".messagelist .success").wait_for()
+    assert page.url == live_server.url + change_url
     assert "已立項" in page.locator(".messagelist").inner_text()
+    assert state.inner_text() == "已立項"
+    assert page.locator("#fsm-transitions").get_by_role("button", name="確認立項").count() == 0
 
     req.refresh_from_db()
     assert req.state == RequestState.APPROVED and req.approved_at is not None
@@ -339,10 +355,19 @@ def _outsider_gets_404(page, live_server, outsider, req):
 
 
 def _pdf_as_initiator(page, live_server, initiator, req, tmp_path):
-    """Step 7: the initiator's PDF carries the request's Chinese name and its number."""
+    """Step 7: the initiator's PDF carries the request's Chinese name and its number.
+
+    The initiator also downloads the attachment the outsider could not: the URLs of
+    step 6 are the right ones, and only the person differs.
+    """
     _log_in(page, live_server, initiator)
     page.goto(live_server.url + req.get_absolute_url())
-    href = page.get_by_role("link", name="PDF").get_attribute("href")
+    download = page.get_by_role("region", name="附件").get_by_role("link", name="需求說明.txt")
+    response = page.request.get(live_server.url + download.get_attribute("href"))
+    assert response.status == 200
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert response.body().decode("utf-8") == "會員系統整合的需求說明。\n"
+    href = page.get_by_role("link", name="PDF", exact=True).get_attribute("href")
     assert href == reverse("requests_app:pdf", args=[req.pk])
     response = page.request.get(live_server.url + href)
     assert response.status == 200
@@ -371,15 +396,15 @@ def test_request_journey_from_filing_to_project(page, live_server, tmp_path):
 
     # Round 1: the tech deputy and the mkt head agree, the fin head rejects.
     _deputy_answers(page, live_server, people, req, tech, tasks="會員系統接口開發\n單點登入")
-    _answer(page, live_server, people["mkt_head"], req, mkt, approve=True, tasks="活動頁設計")
+    _head_answers(page, live_server, people["mkt_head"], req, mkt, approve=True, tasks="活動頁設計")
     _reject_and_read(page, live_server, people, req, fin)
 
     _edit_and_resubmit(page, live_server, req, depts)
 
     # Round 2: everyone agrees (tech again through the deputy); then the PMO confirms.
     _deputy_answers(page, live_server, people, req, tech, tasks="會員系統接口開發")
-    _answer(page, live_server, people["mkt_head"], req, mkt, approve=True, tasks="活動頁設計")
-    _answer(page, live_server, people["fin_head"], req, fin, approve=True, comment="預算同意")
+    _head_answers(page, live_server, people["mkt_head"], req, mkt, approve=True, tasks="活動頁設計")
+    _head_answers(page, live_server, people["fin_head"], req, fin, approve=True, comment="預算同意")
     page.locator("#all-agreed").wait_for()
     assert req.events.filter(kind=EventKind.ALL_AGREED).count() == 1
     _pmo_confirms_in_admin(page, live_server, people["pmo"], req)

@@ -61,3 +61,6 @@ class EventKind(models.TextChoices):
     COMPLETED = "complete", _("Completed")
     CANCELLED = "cancel", _("Cancelled")
     ATTACHMENT = "attachment", _("Attachment uploaded")
+    BREAKDOWN = "breakdown", _("Task breakdown changed")
+    SIGNED = "signed", _("Task breakdown signed")
+    SIGNATURES_VOIDED = "voided", _("Signatures voided by a change")

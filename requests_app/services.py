@@ -26,7 +26,7 @@ from collab import selectors as org
 from collab.models import Department, User
 from collab.numbering import next_number
 
-from . import permissions
+from . import hooks, permissions
 from .choices import EventKind, RequestState, ReviewDecision
 from .models import (
     Attachment,
@@ -432,6 +432,7 @@ def request_confirm(
         comment=comment,
         extra_fields=["approved_at"],
     )
+    hooks.run_after_confirm(request=request, by=by)
     notifications.notify(
         event="request_confirmed",
         recipients=[request.initiator, *_heads_and_deputies(request.departments.all())],
@@ -443,12 +444,21 @@ def request_confirm(
 
 @transaction.atomic
 def request_start(
-    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+    *,
+    request: CollabRequest,
+    by: User,
+    comment: str = "",
+    expected_state: str | None = None,
+    authorised: bool = False,
 ) -> CollabRequest:
-    """Start the work once every involved head signed the task breakdown."""
+    """Start the work once every involved head signed the task breakdown.
+
+    `authorised` is set by the service that collected the last signature: the signing
+    head starts the work by signing, without being the initiator or the PMO.
+    """
     request = _lock(request, expected_state)
     _check_source(request, "start")
-    if not permissions.can_start(by, request):
+    if not authorised and not permissions.can_start(by, request):
         raise PermissionDenied(_("You cannot start this project."))
     _transition(request, "start", kind=EventKind.STARTED, by=by, comment=comment)
     return request

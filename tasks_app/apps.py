@@ -5,3 +5,33 @@ from django.utils.translation import gettext_lazy as _
 class TasksAppConfig(AppConfig):
     name = "tasks_app"
     verbose_name = _("Tasks")
+
+    def ready(self):
+        from collab import demo, services
+        from requests_app import guards as request_guards
+        from requests_app import hooks as request_hooks
+
+        from . import demo as task_demo
+        from . import guards
+        from . import services as task_services
+
+        # 已立項 → 進行中 needs every involved head's signature on the breakdown.
+        request_guards.register("breakdown_signed", guards.breakdown_signed)
+        # On 確認立項 the departments' commitments become draft tasks.
+        request_hooks.register_after_confirm(task_services.breakdown_generate)
+        services.ROLE_PERMISSIONS[services.HEAD_GROUP] |= {
+            "tasks_app.view_task",
+            "tasks_app.view_breakdownsignature",
+        }
+        for role in ("pmo", "admin"):
+            services.ROLE_PERMISSIONS[role] |= {
+                "tasks_app.view_task",
+                "tasks_app.change_task",
+                "tasks_app.add_task",
+                "tasks_app.view_taskassignment",
+                "tasks_app.add_taskassignment",
+                "tasks_app.change_taskassignment",
+                "tasks_app.delete_taskassignment",
+            }
+        services.ROLE_PERMISSIONS["executive"] |= {"tasks_app.view_task"}
+        demo.register(task_demo.seed_tasks, order=20)

@@ -73,3 +73,42 @@ def make_request(*, initiator, departments, lead=None, goals=1, **fields):
             for i in range(goals)
         ],
     )
+
+
+# --- tasks ---------------------------------------------------------------------------
+
+
+def make_approved_request(*, initiator, departments, lead=None, pmo, committed="任務甲"):
+    """Take a request through submit, every department's 同意 and the PMO's 確認立項.
+
+    Each department commits the lines in `committed`, which become draft tasks.
+    """
+    from requests_app import services
+
+    req = make_request(initiator=initiator, departments=departments, lead=lead)
+    req = services.request_submit(request=req, by=initiator)
+    for review in req.reviews.select_related("department"):
+        head = review.department.heads.first()
+        services.review_decide(review=review, by=head, approve=True, committed_tasks=committed)
+    req.refresh_from_db()
+    return services.request_confirm(request=req, by=pmo)
+
+
+def make_task(*, request, responsible, accountable, department=None, by=None, **fields):
+    """Add a task to an approved request's breakdown through the service."""
+    from tasks_app import services
+
+    start = fields.pop("start_date", timezone.localdate())
+    data = {
+        "name": fields.pop("name", "撰寫推廣方案"),
+        "responsible_department": department or responsible.department,
+        "start_date": start,
+        "due_at": fields.pop("due_at", services.due_at(start + dt.timedelta(days=10))),
+        **fields,
+    }
+    return services.task_save(
+        request=request,
+        by=by or request.initiator,
+        data=data,
+        raci={"R": responsible, "A": accountable},
+    )

@@ -1,0 +1,116 @@
+"""Who may see and do what with tasks. Every task view, file, PDF and admin asks here.
+
+A task is visible to whoever can see its request (requests_app.permissions, which also
+honours the guardian grant a RACI role gives on the request) and to its RACI members.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
+from collab import selectors as org
+from collab.models import Department, User
+from collab.selectors import Actor
+from requests_app import permissions as request_permissions
+from requests_app.choices import RequestState
+from requests_app.models import CollabRequest
+
+from .choices import RaciRole, TaskState
+from .models import Task, TaskAssignment
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def visible_tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task]:
+    """Return the tasks `user` may see; every task list and lookup starts here."""
+    queryset = Task.objects.all() if queryset is None else queryset
+    if not _active(user):
+        return queryset.none()
+    if user.sees_everything:
+        return queryset
+    requests = request_permissions.visible_requests(user).values("pk")
+    assigned = TaskAssignment.objects.filter(task=OuterRef("pk"), user=user)
+    return queryset.filter(request__in=requests) | queryset.filter(Exists(assigned))
+
+
+def get_visible_or_404(user: User, pk, queryset: QuerySet | None = None) -> Task:
+    try:
+        return visible_tasks(user, queryset).distinct().get(pk=pk)
+    except (Task.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def can_view(user: User, task: Task) -> bool:
+    return visible_tasks(user).filter(pk=task.pk).exists()
+
+
+def role_of(user: User, task: Task, role: str) -> bool:
+    return _active(user) and task.assignments.filter(user=user, role=role).exists()
+
+
+def can_edit_breakdown(user: User, request: CollabRequest) -> bool:
+    """The initiator and the PMO edit the breakdown while the request is 已立項."""
+    if not _active(user) or request.state != RequestState.APPROVED or request.is_archived:
+        return False
+    return request.initiator_id == user.pk or user.is_pmo or user.is_platform_admin
+
+
+def signing_actor(user: User, request: CollabRequest, department: Department) -> Actor | None:
+    """Return how `user` may sign the breakdown for `department` (head or deputy)."""
+    if not _active(user) or request.state != RequestState.APPROVED:
+        return None
+    if not request.department_links.filter(department=department).exists():
+        return None
+    return org.department_actor(user=user, department=department)
+
+
+def can_start(user: User, task: Task) -> bool:
+    return task.state == TaskState.TODO and role_of(user, task, RaciRole.RESPONSIBLE)
+
+
+def can_log_progress(user: User, task: Task) -> bool:
+    """The Responsible person logs progress on a task under way."""
+    return task.state in (TaskState.TODO, TaskState.IN_PROGRESS) and role_of(
+        user, task, RaciRole.RESPONSIBLE
+    )
+
+
+def can_submit(user: User, task: Task) -> bool:
+    return task.state == TaskState.IN_PROGRESS and role_of(user, task, RaciRole.RESPONSIBLE)
+
+
+def can_override_dependencies(user: User, task: Task) -> bool:
+    return task.state == TaskState.TODO and role_of(user, task, RaciRole.ACCOUNTABLE)
+
+
+def can_change_due(user: User, task: Task) -> bool:
+    """The Accountable person or the PMO move a due date (with reason and solution)."""
+    if task.state == TaskState.DONE or not _active(user):
+        return False
+    return user.is_pmo or user.is_platform_admin or role_of(user, task, RaciRole.ACCOUNTABLE)
+
+
+def can_accept(user: User, task: Task) -> bool:
+    """The request's initiator or the task's Accountable person accept a delivery.
+
+    The acceptance procedure itself (通過 / 需整改 / 不通過) arrives with the review issue.
+    """
+    if task.state != TaskState.SUBMITTED or not _active(user):
+        return False
+    return task.request.initiator_id == user.pk or role_of(user, task, RaciRole.ACCOUNTABLE)
+
+
+def can_comment(user: User, task: Task) -> bool:
+    return can_view(user, task) and not task.request.is_archived
+
+
+def can_answer_ask(user: User, ask) -> bool:
+    """The person asked, or (for a department) its members and heads, answer an ask."""
+    if not _active(user):
+        return False
+    if ask.to_user_id:
+        return ask.to_user_id == user.pk
+    return ask.to_department_id in org.user_department_ids(user)

@@ -1,0 +1,836 @@
+"""Writes on tasks: the breakdown and its signatures, the task transitions, progress,
+due-date changes, comments with @mentions and 協作請求.
+
+Like requests_app.services: each service checks permission through tasks_app.permissions,
+locks what it changes, writes the history row in the same transaction and leaves the
+e-mails to run on commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
+from guardian.shortcuts import assign_perm, remove_perm
+
+from collab import calendar, notifications, uploads
+from collab.models import Department, User
+from requests_app import services as request_services
+from requests_app.choices import EventKind, RequestState, ReviewDecision
+from requests_app.models import CollabRequest
+from requests_app.permissions import VIEW_PERMISSION
+
+from . import permissions, selectors
+from .choices import AskStatus, RaciRole, TaskEventKind, TaskState
+from .models import (
+    DEFAULT_DUE_TIME,
+    Breakdown,
+    BreakdownSignature,
+    CollabAsk,
+    DueDateChange,
+    ProgressUpdate,
+    Task,
+    TaskAssignment,
+    TaskComment,
+    TaskDeliverable,
+    TaskEvent,
+)
+
+
+class TaskConflict(Exception):
+    """Someone else changed the task first; the message says what to do."""
+
+
+class TaskRefused(Exception):
+    """The action is not possible in the task's current state."""
+
+
+def due_at(day: dt.date, time: dt.time = DEFAULT_DUE_TIME) -> dt.datetime:
+    """Return an aware due time on `day` (17:00 local by default)."""
+    return timezone.make_aware(dt.datetime.combine(day, time))
+
+
+def task_event_log(
+    *,
+    task: Task,
+    kind: str,
+    by: User | None,
+    transition: str = "",
+    from_state: str = "",
+    to_state: str = "",
+    comment: str = "",
+) -> TaskEvent:
+    """Write one line of the task's history."""
+    return TaskEvent.objects.create(
+        task=task,
+        kind=kind,
+        by=by,
+        transition=transition,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+    )
+
+
+# --- the breakdown -------------------------------------------------------------------
+
+
+def breakdown_of(request: CollabRequest, *, lock: bool = False) -> Breakdown:
+    breakdown, _created = Breakdown.objects.get_or_create(request=request)
+    if lock:
+        breakdown = Breakdown.objects.select_for_update().get(pk=breakdown.pk)
+    breakdown.request = request
+    return breakdown
+
+
+def _breakdown_changed(breakdown: Breakdown, *, by: User, what: str) -> None:
+    """Count a new version and void the signatures given to the old one."""
+    voided = list(
+        selectors.breakdown_valid_signatures(breakdown).select_related("signed_by", "department")
+    )
+    breakdown.version += 1
+    breakdown.save(update_fields=["version", "updated_at"])
+    request = breakdown.request
+    request_services.event_log(request=request, kind=EventKind.BREAKDOWN, by=by, comment=what)
+    if not voided:
+        return
+    BreakdownSignature.objects.filter(pk__in=[s.pk for s in voided]).update(
+        voided_at=timezone.now()
+    )
+    request_services.event_log(
+        request=request,
+        kind=EventKind.SIGNATURES_VOIDED,
+        by=by,
+        comment="、".join(str(s.department) for s in voided),
+    )
+    notifications.notify(
+        event="breakdown_signatures_voided",
+        recipients=[s.signed_by for s in voided],
+        context={"request": request, "version": breakdown.version},
+        url=_breakdown_url(request),
+        actor=by,
+    )
+
+
+def _breakdown_url(request: CollabRequest) -> str:
+    from django.urls import reverse
+
+    return reverse("tasks_app:breakdown", args=[request.pk])
+
+
+def _lock_request_for_breakdown(request: CollabRequest, by: User) -> CollabRequest:
+    request = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    if not permissions.can_edit_breakdown(by, request):
+        if request.state != RequestState.APPROVED:
+            raise TaskRefused(
+                _("The breakdown can change only while the request is “%(state)s”.")
+                % {"state": RequestState.APPROVED.label}
+            )
+        raise PermissionDenied(_("Only the initiator or the PMO can edit the breakdown."))
+    return request
+
+
+def _check_cycle(task: Task, predecessors: Iterable[Task]) -> None:
+    """Refuse dependencies that would make the task wait, through any chain, on itself."""
+    if task.pk is None:
+        return
+    edges: dict[int, set[int]] = {}
+    for source, target in Task.depends_on.through.objects.filter(
+        from_task__request_id=task.request_id
+    ).values_list("from_task_id", "to_task_id"):
+        edges.setdefault(source, set()).add(target)
+    edges[task.pk] = {p.pk for p in predecessors}
+    stack, seen = list(edges[task.pk]), set()
+    while stack:
+        node = stack.pop()
+        if node == task.pk:
+            raise ValidationError(
+                {"depends_on": _("These dependencies would make the task wait on itself.")}
+            )
+        if node not in seen:
+            seen.add(node)
+            stack.extend(edges.get(node, ()))
+
+
+def _check_task(
+    *,
+    request: CollabRequest,
+    task: Task,
+    supporting: Sequence[Department],
+    depends_on: Sequence[Task],
+    raci: dict,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    involved = set(request.department_links.values_list("department_id", flat=True))
+    if task.responsible_department_id not in involved:
+        errors.setdefault("responsible_department", []).append(
+            _("The responsible department must be one of the request's departments.")
+        )
+    if any(d.pk not in involved for d in supporting):
+        errors.setdefault("supporting_departments", []).append(
+            _("Supporting departments must be among the request's departments.")
+        )
+    if task.due_at and task.start_date and task.due_at.date() < task.start_date:
+        errors.setdefault("due_at", []).append(_("The due date cannot be before the start."))
+    if any(p.request_id != request.pk or p.pk == task.pk for p in depends_on):
+        errors.setdefault("depends_on", []).append(
+            _("A task can only depend on other tasks of the same request.")
+        )
+    responsible, accountable = raci.get("R"), raci.get("A")
+    if responsible is None:
+        errors.setdefault("responsible", []).append(_("Choose exactly one Responsible person."))
+    if accountable is None:
+        errors.setdefault("accountable", []).append(_("Choose exactly one Accountable person."))
+    if responsible is not None:
+        allowed = {task.responsible_department_id, *(d.pk for d in supporting)}
+        theirs = {
+            responsible.department_id,
+            *responsible.headed_departments.values_list("pk", flat=True),
+        }
+        if not allowed & theirs:
+            errors.setdefault("responsible", []).append(
+                _("R must belong to the responsible or a supporting department.")
+            )
+        if not responsible.is_active:
+            errors.setdefault("responsible", []).append(_("This person's account is disabled."))
+    if errors:
+        raise ValidationError(errors)
+    _check_cycle(task, depends_on)
+
+
+def _sync_request_grants(request: CollabRequest, users: Iterable[User]) -> None:
+    """Give RACI members the right to see the request; take it back when they have none.
+
+    The grant lives in guardian's direct-foreign-key table for requests, which
+    requests_app.permissions.visible_requests reads.
+    """
+    for user in {u.pk: u for u in users}.values():
+        if TaskAssignment.objects.filter(task__request=request, user=user).exists():
+            assign_perm(VIEW_PERMISSION, user, request)
+        else:
+            remove_perm(VIEW_PERMISSION, user, request)
+
+
+def _set_raci(task: Task, raci: dict) -> set[User]:
+    """Replace the task's RACI rows; return everyone who had or has a role."""
+    before = {a.user for a in task.assignments.select_related("user")}
+    task.assignments.all().delete()
+    rows = [TaskAssignment(task=task, user=raci["R"], role=RaciRole.RESPONSIBLE)]
+    rows.append(TaskAssignment(task=task, user=raci["A"], role=RaciRole.ACCOUNTABLE))
+    for role in (RaciRole.CONSULTED, RaciRole.INFORMED):
+        rows += [
+            TaskAssignment(task=task, user=user, role=role)
+            for user in {u.pk: u for u in raci.get(role.value, [])}.values()
+        ]
+    TaskAssignment.objects.bulk_create(rows)
+    return before | {row.user for row in rows}
+
+
+def _next_sequence(breakdown: Breakdown) -> int:
+    """Task numbers are never reused, even after a task is removed from the breakdown."""
+    highest = Task.objects.filter(request=breakdown.request).aggregate(n=Max("sequence"))["n"]
+    used = max(highest or 0, breakdown.last_sequence)
+    breakdown.last_sequence = used + 1
+    breakdown.save(update_fields=["last_sequence", "updated_at"])
+    return used + 1
+
+
+@transaction.atomic
+def task_save(
+    *,
+    request: CollabRequest,
+    by: User,
+    data: dict,
+    raci: dict,
+    supporting: Sequence[Department] = (),
+    depends_on: Sequence[Task] = (),
+    task: Task | None = None,
+) -> Task:
+    """Add a task to the breakdown, or change one; RACI is {"R": u, "A": u, "C": [...], "I": [...]}.
+
+    Every change makes a new breakdown version and voids the signatures already given.
+    """
+    request = _lock_request_for_breakdown(request, by)
+    breakdown = breakdown_of(request, lock=True)
+    creating = task is None
+    if creating:
+        task = Task(request=request)
+    else:
+        task = Task.objects.select_for_update().get(pk=task.pk, request=request)
+    for field in (
+        "name",
+        "description",
+        "responsible_department",
+        "start_date",
+        "due_at",
+        "deliverable",
+        "acceptance_criteria",
+        "importance",
+        "buffer_days",
+    ):
+        if field in data:
+            setattr(task, field, data[field])
+    _check_task(request=request, task=task, supporting=supporting, depends_on=depends_on, raci=raci)
+    if creating:
+        task.sequence = _next_sequence(breakdown)
+        task.number = f"{request.number}-{task.sequence:02d}"
+    task.full_clean(exclude=["request", "sequence", "number", "state", "depends_on"])
+    task.save()
+    task.supporting_departments.set(supporting)
+    task.depends_on.set(depends_on)
+    people = _set_raci(task, raci)
+    _sync_request_grants(request, people)
+    task_event_log(
+        task=task, kind=TaskEventKind.CREATED if creating else TaskEventKind.EDITED, by=by
+    )
+    _breakdown_changed(
+        breakdown,
+        by=by,
+        what=(_("Added %(task)s") if creating else _("Changed %(task)s")) % {"task": task},
+    )
+    return task
+
+
+@transaction.atomic
+def task_remove(*, task: Task, by: User) -> None:
+    """Take a task out of the breakdown before work starts (its number is not reused)."""
+    request = _lock_request_for_breakdown(task.request, by)
+    breakdown = breakdown_of(request, lock=True)
+    task = Task.objects.select_for_update().get(pk=task.pk, request=request)
+    if task.dependents.exists():
+        raise ValidationError(
+            _("Other tasks depend on %(task)s; change them first.") % {"task": task.number}
+        )
+    people = [a.user for a in task.assignments.select_related("user")]
+    label = str(task)
+    task.delete()
+    _sync_request_grants(request, people)
+    _breakdown_changed(breakdown, by=by, what=_("Removed %(task)s") % {"task": label})
+
+
+def breakdown_generate(*, request: CollabRequest, by: User) -> list[Task]:
+    """Create draft tasks from what each department committed when it agreed (on 立項).
+
+    Runs inside the 確認立項 transaction (requests_app.hooks). R is the head (or the head
+    a deputy answered for) of the committing department, A is the initiator; both can
+    be changed in the breakdown before the heads sign.
+    """
+    breakdown = breakdown_of(request, lock=True)
+    if request.tasks.exists():
+        return []
+    reviews = request.reviews.filter(
+        round=request.review_round, decision=ReviewDecision.APPROVED
+    ).select_related("department", "decided_by", "on_behalf_of")
+    start = calendar.add_working_days(timezone.localdate(), 1)
+    due = due_at(max(request.expected_completion, start))
+    made = []
+    for review in reviews:
+        responsible = review.on_behalf_of or review.decided_by
+        for line in review.committed_task_lines:
+            task = Task(
+                request=request,
+                name=line[:120],
+                responsible_department=review.department,
+                start_date=start,
+                due_at=due,
+                importance=request.priority,
+                origin_review=review,
+            )
+            task.sequence = _next_sequence(breakdown)
+            task.number = f"{request.number}-{task.sequence:02d}"
+            task.save()
+            people = _set_raci(task, {"R": responsible, "A": request.initiator})
+            _sync_request_grants(request, people)
+            task_event_log(task=task, kind=TaskEventKind.CREATED, by=by)
+            made.append(task)
+    if made:
+        request_services.event_log(
+            request=request,
+            kind=EventKind.BREAKDOWN,
+            by=by,
+            comment=_("%(count)d draft tasks from the departments' commitments")
+            % {"count": len(made)},
+        )
+    return made
+
+
+@transaction.atomic
+def breakdown_sign(
+    *, request: CollabRequest, by: User, department: Department
+) -> BreakdownSignature:
+    """A head (or deputy) signs the current breakdown for their department (簽署).
+
+    The last signature moves the request 已立項 → 進行中.
+    """
+    request = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    actor = permissions.signing_actor(by, request, department)
+    if actor is None:
+        if request.state != RequestState.APPROVED:
+            raise TaskRefused(
+                _("The breakdown can be signed only while the request is “%(state)s”.")
+                % {"state": RequestState.APPROVED.label}
+            )
+        raise PermissionDenied(_("Only the department's head or their deputy can sign."))
+    breakdown = breakdown_of(request, lock=True)
+    if not request.tasks.exists():
+        raise ValidationError(_("The breakdown has no tasks yet."))
+    if selectors.breakdown_valid_signatures(breakdown).filter(department=department).exists():
+        raise TaskConflict(
+            _("%(department)s has already signed this version.") % {"department": department}
+        )
+    signature = BreakdownSignature.objects.create(
+        breakdown=breakdown,
+        department=department,
+        version=breakdown.version,
+        signed_by=actor.user,
+        on_behalf_of=actor.on_behalf_of,
+    )
+    request_services.event_log(
+        request=request,
+        kind=EventKind.SIGNED,
+        by=actor.user,
+        on_behalf_of=actor.on_behalf_of,
+        department=department,
+        comment=_("Version %(version)d") % {"version": breakdown.version},
+    )
+    if not selectors.breakdown_missing_signatures(breakdown):
+        request_services.request_start(
+            request=request,
+            by=actor.user,
+            comment=_("Every involved head signed the task breakdown."),
+            authorised=True,
+        )
+        owners = User.objects.filter(
+            task_assignments__task__request=request, task_assignments__role=RaciRole.RESPONSIBLE
+        ).distinct()
+        notifications.notify(
+            event="request_started",
+            recipients=[request.initiator, *owners],
+            context={"request": request},
+            url=request.get_absolute_url(),
+        )
+    return signature
+
+
+# --- task transitions ----------------------------------------------------------------
+
+
+def _lock_task(task: Task, expected_state: str | None) -> Task:
+    locked = Task.objects.select_for_update().select_related("request").get(pk=task.pk)
+    expected = task.state if expected_state is None else expected_state
+    if locked.state != expected:
+        raise TaskConflict(
+            _(
+                "Someone else acted on this task first: it is now “%(state)s”. "
+                "Reload the page to see the change."
+            )
+            % {"state": locked.get_state_display()}
+        )
+    return locked
+
+
+def _refusal(task: Task, name: str) -> str:
+    if name == "start" and task.state == TaskState.TODO:
+        if task.request.state != RequestState.IN_PROGRESS:
+            return _("Work starts once every involved head has signed the breakdown.")
+        return _(
+            "The tasks this one depends on are not done yet. Its Accountable person can "
+            "let it start early with a reason."
+        )
+    return _("This action is not possible while the task is “%(state)s”.") % {
+        "state": task.get_state_display()
+    }
+
+
+def _task_transition(
+    task: Task, name: str, *, kind: str, by: User, comment: str = "", fields: Sequence[str] = ()
+) -> TaskEvent:
+    method = getattr(task, name)
+    from_state = task.state
+    if not can_proceed(method):
+        raise TaskRefused(_refusal(task, name))
+    method()
+    try:
+        task.save(update_fields=["state", "updated_at", *fields])
+    except ConcurrentTransition as exc:
+        raise TaskConflict(
+            _("Someone else acted on this task first. Reload the page to see the change.")
+        ) from exc
+    return task_event_log(
+        task=task,
+        kind=kind,
+        by=by,
+        transition=name,
+        from_state=from_state,
+        to_state=task.state,
+        comment=comment,
+    )
+
+
+def _state_check(task: Task, name: str) -> None:
+    if not can_proceed(getattr(task, name), check_conditions=False):
+        raise TaskRefused(_refusal(task, name))
+
+
+def _people(task: Task, *roles: str) -> list[User]:
+    return [a.user for a in task.assignments.select_related("user") if a.role in roles]
+
+
+@transaction.atomic
+def task_start(*, task: Task, by: User, expected_state: str | None = None) -> Task:
+    """The Responsible person starts work (開始執行)."""
+    task = _lock_task(task, expected_state)
+    _state_check(task, "start")
+    if not permissions.can_start(by, task):
+        raise PermissionDenied(_("Only the task's Responsible person can start it."))
+    task.started_at = timezone.now()
+    _task_transition(task, "start", kind=TaskEventKind.START, by=by, fields=["started_at"])
+    return task
+
+
+@transaction.atomic
+def task_override_dependencies(*, task: Task, by: User, reason: str) -> Task:
+    """The Accountable person lets a task start before its predecessors are done."""
+    task = _lock_task(task, None)
+    if not permissions.can_override_dependencies(by, task):
+        raise PermissionDenied(_("Only the task's Accountable person can override this."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason for starting early.")})
+    task.dependency_override = reason
+    task.save(update_fields=["dependency_override", "updated_at"])
+    task_event_log(task=task, kind=TaskEventKind.OVERRIDE, by=by, comment=reason)
+    return task
+
+
+@transaction.atomic
+def task_submit(
+    *,
+    task: Task,
+    by: User,
+    completion_note: str,
+    files: Sequence = (),
+    expected_state: str | None = None,
+) -> Task:
+    """The Responsible person submits the deliverable with a completion note (完成說明)."""
+    task = _lock_task(task, expected_state)
+    _state_check(task, "submit")
+    if not permissions.can_submit(by, task):
+        raise PermissionDenied(_("Only the task's Responsible person can submit it."))
+    completion_note = completion_note.strip()
+    if not completion_note:
+        raise ValidationError({"completion_note": _("Describe what was delivered.")})
+    checked = [(file, uploads.upload_validate(file)) for file in files]
+    for file, info in checked:
+        file.name = info.name
+        TaskDeliverable.objects.create(
+            task=task,
+            file=file,
+            original_name=info.name,
+            size=info.size,
+            content_type=info.content_type,
+            uploaded_by=by,
+        )
+    task.completion_note = completion_note
+    task.submitted_at = timezone.now()
+    task.progress_percent = 100
+    _task_transition(
+        task,
+        "submit",
+        kind=TaskEventKind.SUBMIT,
+        by=by,
+        comment=completion_note,
+        fields=["completion_note", "submitted_at", "progress_percent"],
+    )
+    notifications.notify(
+        event="task_submitted",
+        recipients=[task.request.initiator, *_people(task, RaciRole.ACCOUNTABLE)],
+        context={"task": task},
+        url=task.get_absolute_url(),
+        actor=by,
+    )
+    return task
+
+
+@transaction.atomic
+def task_accept(
+    *, task: Task, by: User, comment: str = "", expected_state: str | None = None
+) -> Task:
+    """Accept a submitted deliverable: the task is done."""
+    task = _lock_task(task, expected_state)
+    _state_check(task, "accept")
+    if not permissions.can_accept(by, task):
+        raise PermissionDenied(_("Only the initiator or the Accountable person can accept."))
+    task.completed_at = timezone.now()
+    _task_transition(
+        task, "accept", kind=TaskEventKind.ACCEPT, by=by, comment=comment, fields=["completed_at"]
+    )
+    notifications.notify(
+        event="task_accepted",
+        recipients=_people(task, RaciRole.RESPONSIBLE),
+        context={"task": task},
+        url=task.get_absolute_url(),
+        actor=by,
+    )
+    return task
+
+
+@transaction.atomic
+def task_reject_delivery(
+    *, task: Task, by: User, reason: str, expected_state: str | None = None
+) -> Task:
+    """Send a delivery back to 進行中 with the reason (what must be reworked)."""
+    task = _lock_task(task, expected_state)
+    _state_check(task, "reject_delivery")
+    if not permissions.can_accept(by, task):
+        raise PermissionDenied(_("Only the initiator or the Accountable person can reject."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say what must be reworked.")})
+    task.submitted_at = None
+    _task_transition(
+        task,
+        "reject_delivery",
+        kind=TaskEventKind.REJECT,
+        by=by,
+        comment=reason,
+        fields=["submitted_at"],
+    )
+    notifications.notify(
+        event="task_rejected",
+        recipients=_people(task, RaciRole.RESPONSIBLE),
+        context={"task": task, "reason": reason},
+        url=task.get_absolute_url(),
+        actor=by,
+    )
+    return task
+
+
+@transaction.atomic
+def task_change_due(
+    *, task: Task, by: User, new_due_at: dt.datetime, reason: str, solution: str
+) -> DueDateChange:
+    """Move a due date with the reason, the solution and the new date; every change is kept."""
+    task = _lock_task(task, None)
+    if not permissions.can_change_due(by, task):
+        raise PermissionDenied(_("Only the Accountable person or the PMO can change the due date."))
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = _("Give the reason for the change.")
+    if not solution.strip():
+        errors["solution"] = _("Say how the delay will be solved.")
+    if new_due_at.date() < task.start_date:
+        errors["new_due_at"] = _("The due date cannot be before the start.")
+    if new_due_at == task.due_at:
+        errors["new_due_at"] = _("The new due date is the same as the current one.")
+    if errors:
+        raise ValidationError(errors)
+    change = DueDateChange.objects.create(
+        task=task,
+        old_due_at=task.due_at,
+        new_due_at=new_due_at,
+        reason=reason.strip(),
+        solution=solution.strip(),
+        changed_by=by,
+    )
+    task.due_at = new_due_at
+    task.save(update_fields=["due_at", "updated_at"])
+    task_event_log(
+        task=task,
+        kind=TaskEventKind.DUE_CHANGED,
+        by=by,
+        comment=f"{timezone.localtime(change.old_due_at):%Y-%m-%d %H:%M} → "
+        f"{timezone.localtime(new_due_at):%Y-%m-%d %H:%M}: {change.reason}",
+    )
+    notifications.notify(
+        event="task_due_changed",
+        recipients=_people(task, RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE),
+        context={"task": task, "change": change},
+        url=task.get_absolute_url(),
+        actor=by,
+    )
+    return change
+
+
+# --- progress, comments, asks --------------------------------------------------------
+
+
+@transaction.atomic
+def progress_log(
+    *,
+    task: Task,
+    by: User,
+    percent: int,
+    done: str,
+    problems: str = "",
+    support_needed: str = "",
+    risk_note: str = "",
+    risk_level: str = "none",
+) -> ProgressUpdate:
+    """The Responsible person records progress (進度更新) on a task under way."""
+    task = Task.objects.select_for_update().select_related("request").get(pk=task.pk)
+    if task.state != TaskState.IN_PROGRESS:
+        raise TaskRefused(_("Progress is logged on a task in progress; start it first."))
+    if not permissions.can_log_progress(by, task):
+        raise PermissionDenied(_("Only the task's Responsible person can log progress."))
+    errors = {}
+    if not 0 <= int(percent) <= 100:
+        errors["percent"] = _("The percentage is between 0 and 100.")
+    if not done.strip():
+        errors["done"] = _("Say what was done; “working on it” is not enough.")
+    if errors:
+        raise ValidationError(errors)
+    update = ProgressUpdate.objects.create(
+        task=task,
+        author=by,
+        percent=int(percent),
+        done=done.strip(),
+        problems=problems.strip(),
+        support_needed=support_needed.strip(),
+        risk_note=risk_note.strip(),
+        risk_level=risk_level,
+    )
+    task.progress_percent = update.percent
+    task.last_progress_at = update.created_at
+    task.save(update_fields=["progress_percent", "last_progress_at", "updated_at"])
+    if update.risk_level == "high" or update.support_needed:
+        notifications.notify(
+            event="task_needs_support",
+            recipients=[
+                task.request.initiator,
+                *_people(task, RaciRole.ACCOUNTABLE),
+                *task.responsible_department.heads.filter(is_active=True),
+            ],
+            context={"task": task, "update": update},
+            url=task.get_absolute_url(),
+            actor=by,
+        )
+    return update
+
+
+MENTION = re.compile(r"@([\w.+-]+)")
+
+
+def mentionable_users(task: Task) -> list[User]:
+    """Return the people who can see the task, i.e. who may be @mentioned on it."""
+    candidates = User.objects.filter(is_active=True).select_related("department")
+    return [user for user in candidates if permissions.can_view(user, task)]
+
+
+@transaction.atomic
+def comment_add(*, task: Task, by: User, body: str) -> TaskComment:
+    """Comment on a task; each @username mentioned is notified if they can see the task."""
+    if not permissions.can_comment(by, task):
+        raise PermissionDenied(_("You cannot comment on this task."))
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": _("Write a comment.")})
+    names = set(MENTION.findall(body))
+    mentioned = list(User.objects.filter(username__in=names, is_active=True))
+    unknown = names - {u.username for u in mentioned}
+    blocked = [u for u in mentioned if not permissions.can_view(u, task)]
+    if unknown or blocked:
+        who = sorted(unknown | {u.username for u in blocked})
+        raise ValidationError(
+            {
+                "body": _("Only people who can see this task can be mentioned: %(names)s cannot.")
+                % {"names": "、".join(who)}
+            }
+        )
+    comment = TaskComment.objects.create(task=task, author=by, body=body)
+    comment.mentions.set(mentioned)
+    notifications.notify(
+        event="task_mentioned",
+        recipients=mentioned,
+        context={"task": task, "comment": comment},
+        url=task.get_absolute_url(),
+        actor=by,
+    )
+    return comment
+
+
+@transaction.atomic
+def ask_create(
+    *,
+    task: Task,
+    by: User,
+    content: str,
+    expected_date: dt.date,
+    to_department: Department | None = None,
+    to_user: User | None = None,
+) -> CollabAsk:
+    """Ask a department or a person for help on a task by a date (協作請求)."""
+    if not permissions.can_comment(by, task):
+        raise PermissionDenied(_("You cannot ask for help on this task."))
+    errors = {}
+    if (to_department is None) == (to_user is None):
+        errors["to_department"] = _("Ask either a department or a person.")
+    if not content.strip():
+        errors["content"] = _("Say what you need.")
+    if expected_date < timezone.localdate():
+        errors["expected_date"] = _("The expected date is in the past.")
+    if errors:
+        raise ValidationError(errors)
+    ask = CollabAsk.objects.create(
+        task=task,
+        asked_by=by,
+        to_department=to_department,
+        to_user=to_user,
+        content=content.strip(),
+        expected_date=expected_date,
+    )
+    if to_user is not None:
+        recipients = [to_user]
+    else:
+        recipients = list(to_department.heads.filter(is_active=True))
+    notifications.notify(
+        event="task_ask",
+        recipients=recipients,
+        context={"task": task, "ask": ask},
+        url=task.get_absolute_url(),
+        actor=by,
+    )
+    return ask
+
+
+@transaction.atomic
+def ask_answer(*, ask: CollabAsk, by: User, answer: str) -> CollabAsk:
+    ask = CollabAsk.objects.select_for_update().select_related("task").get(pk=ask.pk)
+    if ask.status != AskStatus.OPEN:
+        raise TaskConflict(_("This request for help is no longer open."))
+    if not permissions.can_answer_ask(by, ask):
+        raise PermissionDenied(_("Only the person or department asked can answer."))
+    if not answer.strip():
+        raise ValidationError({"answer": _("Write an answer.")})
+    ask.answer = answer.strip()
+    ask.answered_by = by
+    ask.answered_at = timezone.now()
+    ask.status = AskStatus.ANSWERED
+    ask.save()
+    notifications.notify(
+        event="task_ask_answered",
+        recipients=[ask.asked_by],
+        context={"task": ask.task, "ask": ask},
+        url=ask.task.get_absolute_url(),
+        actor=by,
+    )
+    return ask
+
+
+@transaction.atomic
+def ask_close(*, ask: CollabAsk, by: User) -> CollabAsk:
+    ask = CollabAsk.objects.select_for_update().get(pk=ask.pk)
+    if ask.asked_by_id != by.pk:
+        raise PermissionDenied(_("Only the person who asked can close it."))
+    if ask.status == AskStatus.CLOSED:
+        raise TaskConflict(_("This request for help is already closed."))
+    ask.status = AskStatus.CLOSED
+    ask.save(update_fields=["status"])
+    return ask

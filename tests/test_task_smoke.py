@@ -1,0 +1,53 @@
+"""The breakdown from 立項 to 進行中 and one task from start to done, via the services."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from requests_app.choices import RequestState
+from tasks_app import services
+from tasks_app.choices import TaskState
+from tasks_app.models import TaskAssignment
+from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
+
+
+@pytest.mark.django_db
+def test_breakdown_sign_start_and_deliver(pmo):
+    mkt, tech = DepartmentFactory(), DepartmentFactory()
+    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
+    mkt.heads.add(mkt_head)
+    tech.heads.add(tech_head)
+    staff = UserFactory(department=mkt)
+    req = make_approved_request(initiator=staff, departments=[mkt, tech], lead=mkt, pmo=pmo)
+    generated = list(req.tasks.order_by("sequence"))
+    assert [t.number for t in generated] == [f"{req.number}-01", f"{req.number}-02"]
+    assert generated[0].assignments.get(role="R").user in (mkt_head, tech_head)
+    services.breakdown_sign(request=req, by=mkt_head, department=mkt)
+    # An edit voids the signature.
+    extra = make_task(request=req, responsible=staff, accountable=mkt_head, department=mkt)
+    assert extra.number == f"{req.number}-03"
+    services.breakdown_sign(request=req, by=tech_head, department=tech)
+    req.refresh_from_db()
+    assert req.state == RequestState.APPROVED
+    services.breakdown_sign(request=req, by=mkt_head, department=mkt)
+    req.refresh_from_db()
+    assert req.state == RequestState.IN_PROGRESS
+    extra.refresh_from_db()
+    extra = services.task_start(task=extra, by=staff)
+    services.progress_log(task=extra, by=staff, percent=40, done="完成框架", problems="缺資料")
+    extra = services.task_submit(task=extra, by=staff, completion_note="已交付")
+    services.task_accept(task=extra, by=staff)
+    extra.refresh_from_db()
+    assert extra.state == TaskState.DONE and extra.progress_percent == 100
+
+
+@pytest.mark.django_db
+def test_database_holds_exactly_one_responsible(pmo):
+    mkt = DepartmentFactory()
+    head = UserFactory(department=mkt)
+    mkt.heads.add(head)
+    req = make_approved_request(initiator=UserFactory(department=mkt), departments=[mkt], pmo=pmo)
+    task = req.tasks.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaskAssignment.objects.filter(task=task, role="R").delete()
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from . import notifications
-from .permissions import can_view_dashboard
+from .permissions import can_view_dashboard, can_view_department_work
 
 
 def portal(request):
@@ -18,4 +18,5 @@ def portal(request):
     }
     if user is not None and user.is_authenticated:
         context["nav_unread"] = SimpleLazyObject(lambda: notifications.unread_count(user))
+        context["nav_can_department"] = SimpleLazyObject(lambda: can_view_department_work(user))
     return context

@@ -18,6 +18,15 @@ def can_view_dashboard(user: User) -> bool:
     return user.is_authenticated and (user.sees_everything or user.headed_departments.exists())
 
 
+def can_view_department_work(user: User) -> bool:
+    """Heads, and deputies while a delegation runs, see their departments' work."""
+    from .selectors import departments_actable
+
+    return (
+        bool(user.is_authenticated and user.is_active) and departments_actable(user=user).exists()
+    )
+
+
 def require(rule):
     """Decorate a view so that it answers 403 unless `rule(request.user)` holds."""
 

@@ -155,7 +155,7 @@ def transition_refusal(request: CollabRequest, name: str) -> str:
     return _("This action is not possible while the request is “%(state)s”.") % {"state": state}
 
 
-def _heads_and_deputies(departments: Iterable[Department]) -> list[User]:
+def heads_and_deputies(departments: Iterable[Department]) -> list[User]:
     """Return the heads of the departments and whoever acts for them today."""
     department_ids = [d.pk for d in departments]
     heads = list(User.objects.filter(headed_departments__in=department_ids, is_active=True))
@@ -328,7 +328,7 @@ def request_submit(
     )
     notifications.notify(
         event="request_submitted",
-        recipients=_heads_and_deputies(departments),
+        recipients=heads_and_deputies(departments),
         context={"request": request, "due": due, "resubmission": resubmission},
         url=request.get_absolute_url(),
     )
@@ -435,7 +435,7 @@ def request_confirm(
     hooks.run_after_confirm(request=request, by=by)
     notifications.notify(
         event="request_confirmed",
-        recipients=[request.initiator, *_heads_and_deputies(request.departments.all())],
+        recipients=[request.initiator, *heads_and_deputies(request.departments.all())],
         context={"request": request},
         url=request.get_absolute_url(),
     )
@@ -513,7 +513,7 @@ def request_cancel(
     if was_submitted:
         notifications.notify(
             event="request_cancelled",
-            recipients=[request.initiator, *_heads_and_deputies(request.departments.all())],
+            recipients=[request.initiator, *heads_and_deputies(request.departments.all())],
             context={"request": request, "reason": reason},
             url=request.get_absolute_url(),
             actor=by,

@@ -32,6 +32,10 @@ class TasksAppConfig(AppConfig):
                 "tasks_app.add_taskassignment",
                 "tasks_app.change_taskassignment",
                 "tasks_app.delete_taskassignment",
+                "tasks_app.view_breakdownsignature",
             }
-        services.ROLE_PERMISSIONS["executive"] |= {"tasks_app.view_task"}
+        services.ROLE_PERMISSIONS["executive"] |= {
+            "tasks_app.view_task",
+            "tasks_app.view_breakdownsignature",
+        }
         demo.register(task_demo.seed_tasks, order=20)

@@ -1,10 +1,36 @@
-"""Being written."""
+"""The 需求看板 board of a request and its printable 任務分工表 and 進度跟蹤表.
 
-from django.http import Http404
+Read-only pages: each asks tasks_app.board (which starts from
+requests_app.permissions.get_visible_or_404, so outsiders get 404) and renders.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from collab.pdf import pdf_response
+
+from . import board as board_selectors
+from . import pdf
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+@require_safe
+def board(request, request_pk):
+    """Show the totals, the overall progress and the timeline of a request's tasks."""
+    data = board_selectors.request_board(user=request.user, request_pk=request_pk)
+    return render(request, "tasks_app/board.html", {"board": data, "object": data.request})
 
 
-board = breakdown_pdf = progress_pdf = _todo
+@require_safe
+def breakdown_pdf(request, request_pk):
+    """Print the 任務分工表 with the RACI matrix and the departments' signatures."""
+    sheet = board_selectors.breakdown_sheet(user=request.user, request_pk=request_pk)
+    return pdf_response(pdf.breakdown_pdf(sheet), pdf.breakdown_filename(sheet))
+
+
+@require_safe
+def progress_pdf(request, request_pk):
+    """Print the 進度跟蹤表: each task's state and percent, and its progress history."""
+    sheet = board_selectors.progress_sheet(user=request.user, request_pk=request_pk)
+    return pdf_response(pdf.progress_pdf(sheet), pdf.progress_filename(sheet))

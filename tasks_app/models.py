@@ -171,7 +171,14 @@ class Task(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.state != TaskState.DONE and self.due_at < timezone.now()
+        """Past due and not delivered; a delivery awaiting acceptance is late only if it
+        was submitted after the due time (the wait is then the acceptors', not the owner's).
+        """
+        if self.state == TaskState.DONE:
+            return False
+        if self.state == TaskState.SUBMITTED and self.submitted_at:
+            return self.submitted_at > self.due_at
+        return self.due_at < timezone.now()
 
     @property
     def expected_percent(self) -> int:

@@ -31,7 +31,9 @@ def tasks_with_people(queryset: QuerySet[Task]) -> QuerySet[Task]:
         "supporting_departments",
         Prefetch(
             "assignments",
-            queryset=TaskAssignment.objects.select_related("user").order_by("role", "pk"),
+            queryset=TaskAssignment.objects.select_related("user__department").order_by(
+                "role", "pk"
+            ),
         ),
         Prefetch("depends_on", queryset=Task.objects.only("pk", "number", "name", "state")),
     )

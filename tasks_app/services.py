@@ -93,7 +93,9 @@ def breakdown_of(request: CollabRequest, *, lock: bool = False) -> Breakdown:
 def _breakdown_changed(breakdown: Breakdown, *, by: User, what: str) -> None:
     """Count a new version and void the signatures given to the old one."""
     voided = list(
-        selectors.breakdown_valid_signatures(breakdown).select_related("signed_by", "department")
+        selectors.breakdown_valid_signatures(breakdown).select_related(
+            "signed_by", "on_behalf_of", "department"
+        )
     )
     breakdown.version += 1
     breakdown.save(update_fields=["version", "updated_at"])
@@ -112,7 +114,8 @@ def _breakdown_changed(breakdown: Breakdown, *, by: User, what: str) -> None:
     )
     notifications.notify(
         event="breakdown_signatures_voided",
-        recipients=[s.signed_by for s in voided],
+        # The signer, and the head a deputy signed for: both must see it needs signing again.
+        recipients=[u for s in voided for u in (s.signed_by, s.on_behalf_of)],
         context={"request": request, "version": breakdown.version},
         url=_breakdown_url(request),
         actor=by,
@@ -173,11 +176,15 @@ def _check_task(
         errors.setdefault("responsible_department", []).append(
             _("The responsible department must be one of the request's departments.")
         )
+    if any(d.pk == task.responsible_department_id for d in supporting):
+        errors.setdefault("supporting_departments", []).append(
+            _("The responsible department cannot also be a supporting one.")
+        )
     if any(d.pk not in involved for d in supporting):
         errors.setdefault("supporting_departments", []).append(
             _("Supporting departments must be among the request's departments.")
         )
-    if task.due_at and task.start_date and task.due_at.date() < task.start_date:
+    if task.due_at and task.start_date and timezone.localdate(task.due_at) < task.start_date:
         errors.setdefault("due_at", []).append(_("The due date cannot be before the start."))
     if any(p.request_id != request.pk or p.pk == task.pk for p in depends_on):
         errors.setdefault("depends_on", []).append(
@@ -328,6 +335,9 @@ def breakdown_generate(*, request: CollabRequest, by: User) -> list[Task]:
     reviews = request.reviews.filter(
         round=request.review_round, decision=ReviewDecision.APPROVED
     ).select_related("department", "decided_by", "on_behalf_of")
+    # Number the lead department's tasks first, then the others in the request's order.
+    lead = set(request.department_links.filter(is_lead=True).values_list("department", flat=True))
+    reviews = sorted(reviews, key=lambda r: (r.department_id not in lead, r.department.code))
     start = calendar.add_working_days(timezone.localdate(), 1)
     due = due_at(max(request.expected_completion, start))
     made = []
@@ -363,11 +373,13 @@ def breakdown_generate(*, request: CollabRequest, by: User) -> list[Task]:
 
 @transaction.atomic
 def breakdown_sign(
-    *, request: CollabRequest, by: User, department: Department
+    *, request: CollabRequest, by: User, department: Department, version: int | None = None
 ) -> BreakdownSignature:
     """A head (or deputy) signs the current breakdown for their department (簽署).
 
-    The last signature moves the request 已立項 → 進行中.
+    `version` is the version the signer was shown; when the breakdown changed since,
+    the signature is refused, so nobody signs a plan they have not seen. The last
+    signature moves the request 已立項 → 進行中.
     """
     request = CollabRequest.objects.select_for_update().get(pk=request.pk)
     actor = permissions.signing_actor(by, request, department)
@@ -381,6 +393,14 @@ def breakdown_sign(
     breakdown = breakdown_of(request, lock=True)
     if not request.tasks.exists():
         raise ValidationError(_("The breakdown has no tasks yet."))
+    if version is not None and version != breakdown.version:
+        raise TaskConflict(
+            _(
+                "The breakdown changed while you were reading it (now version %(version)d). "
+                "Review the new version before signing."
+            )
+            % {"version": breakdown.version}
+        )
     if selectors.breakdown_valid_signatures(breakdown).filter(department=department).exists():
         raise TaskConflict(
             _("%(department)s has already signed this version.") % {"department": department}
@@ -499,6 +519,8 @@ def task_start(*, task: Task, by: User, expected_state: str | None = None) -> Ta
 def task_override_dependencies(*, task: Task, by: User, reason: str) -> Task:
     """The Accountable person lets a task start before its predecessors are done."""
     task = _lock_task(task, None)
+    if task.state != TaskState.TODO:
+        raise TaskRefused(_refusal(task, "override_dependencies"))
     if not permissions.can_override_dependencies(by, task):
         raise PermissionDenied(_("Only the task's Accountable person can override this."))
     reason = reason.strip()
@@ -617,8 +639,16 @@ def task_reject_delivery(
 def task_change_due(
     *, task: Task, by: User, new_due_at: dt.datetime, reason: str, solution: str
 ) -> DueDateChange:
-    """Move a due date with the reason, the solution and the new date; every change is kept."""
+    """Move a due date with the reason, the solution and the new date; every change is kept.
+
+    While the request is still 已立項 the due date is part of the breakdown the heads
+    sign, so the change makes a new version and voids the signatures given so far.
+    """
+    # Lock the request before the task, in the order the breakdown services lock them.
+    request = CollabRequest.objects.select_for_update().get(pk=task.request_id)
     task = _lock_task(task, None)
+    if task.state == TaskState.DONE:
+        raise TaskRefused(_refusal(task, "change_due"))
     if not permissions.can_change_due(by, task):
         raise PermissionDenied(_("Only the Accountable person or the PMO can change the due date."))
     errors = {}
@@ -626,7 +656,7 @@ def task_change_due(
         errors["reason"] = _("Give the reason for the change.")
     if not solution.strip():
         errors["solution"] = _("Say how the delay will be solved.")
-    if new_due_at.date() < task.start_date:
+    if timezone.localdate(new_due_at) < task.start_date:
         errors["new_due_at"] = _("The due date cannot be before the start.")
     if new_due_at == task.due_at:
         errors["new_due_at"] = _("The new due date is the same as the current one.")
@@ -642,6 +672,10 @@ def task_change_due(
     )
     task.due_at = new_due_at
     task.save(update_fields=["due_at", "updated_at"])
+    if request.state == RequestState.APPROVED:
+        _breakdown_changed(
+            breakdown_of(request, lock=True), by=by, what=_("Changed %(task)s") % {"task": task}
+        )
     task_event_log(
         task=task,
         kind=TaskEventKind.DUE_CHANGED,
@@ -676,8 +710,10 @@ def progress_log(
 ) -> ProgressUpdate:
     """The Responsible person records progress (進度更新) on a task under way."""
     task = Task.objects.select_for_update().select_related("request").get(pk=task.pk)
-    if task.state != TaskState.IN_PROGRESS:
+    if task.state == TaskState.TODO:
         raise TaskRefused(_("Progress is logged on a task in progress; start it first."))
+    if task.state != TaskState.IN_PROGRESS:
+        raise TaskRefused(_refusal(task, "progress_log"))
     if not permissions.can_log_progress(by, task):
         raise PermissionDenied(_("Only the task's Responsible person can log progress."))
     errors = {}
@@ -700,6 +736,9 @@ def progress_log(
     task.progress_percent = update.percent
     task.last_progress_at = update.created_at
     task.save(update_fields=["progress_percent", "last_progress_at", "updated_at"])
+    task_event_log(
+        task=task, kind=TaskEventKind.PROGRESS, by=by, comment=f"{update.percent}% {update.done}"
+    )
     if update.risk_level == "high" or update.support_needed:
         notifications.notify(
             event="task_needs_support",
@@ -715,13 +754,18 @@ def progress_log(
     return update
 
 
-MENTION = re.compile(r"@([\w.+-]+)")
+# @username: usernames are ASCII (letters, digits, _ . + -). Chinese text runs on with no
+# space after a name (「請@tech_head協助」), so a name stops at the first other character
+# and never ends with "." (a full stop); an "@" inside a word (an e-mail address) is no
+# mention.
+# @username, not the middle of an e-mail address, without a trailing full stop, and
+# ending where Chinese text resumes ("@carol請看" mentions carol).
+MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@([A-Za-z0-9_.+-]*[A-Za-z0-9_+-])")
 
 
 def mentionable_users(task: Task) -> list[User]:
     """Return the people who can see the task, i.e. who may be @mentioned on it."""
-    candidates = User.objects.filter(is_active=True).select_related("department")
-    return [user for user in candidates if permissions.can_view(user, task)]
+    return list(permissions.users_who_can_see(task))
 
 
 @transaction.atomic
@@ -735,7 +779,12 @@ def comment_add(*, task: Task, by: User, body: str) -> TaskComment:
     names = set(MENTION.findall(body))
     mentioned = list(User.objects.filter(username__in=names, is_active=True))
     unknown = names - {u.username for u in mentioned}
-    blocked = [u for u in mentioned if not permissions.can_view(u, task)]
+    allowed = set(
+        permissions.users_who_can_see(task)
+        .filter(pk__in=[u.pk for u in mentioned])
+        .values_list("pk", flat=True)
+    )
+    blocked = [u for u in mentioned if u.pk not in allowed]
     if unknown or blocked:
         who = sorted(unknown | {u.username for u in blocked})
         raise ValidationError(
@@ -772,6 +821,15 @@ def ask_create(
     errors = {}
     if (to_department is None) == (to_user is None):
         errors["to_department"] = _("Ask either a department or a person.")
+    elif to_user is not None and (
+        to_user.pk == by.pk
+        or not permissions.users_who_can_see(task).filter(pk=to_user.pk).exists()
+    ):
+        errors["to_user"] = _("Ask someone else who can see this task.")
+    elif to_department is not None and to_department.pk not in (
+        permissions.request_department_ids(task.request)
+    ):
+        errors["to_department"] = _("Ask one of the request's departments.")
     if not content.strip():
         errors["content"] = _("Say what you need.")
     if expected_date < timezone.localdate():
@@ -789,7 +847,7 @@ def ask_create(
     if to_user is not None:
         recipients = [to_user]
     else:
-        recipients = list(to_department.heads.filter(is_active=True))
+        recipients = list(request_services.heads_and_deputies([to_department]))
     notifications.notify(
         event="task_ask",
         recipients=recipients,

@@ -1,16 +1,690 @@
-"""Task pages (being written)."""
+"""Task pages: 我的任務, the task page with its actions, and a head's department page.
 
-from django.http import Http404
-from django.shortcuts import render
+Each action view parses input, asks tasks_app.permissions, calls one service and
+redirects; an htmx request gets the fragment it swaps instead. The services raise
+PermissionDenied, ValidationError, TaskConflict and TaskRefused with translated
+messages: the views show them as messages, and show the page again with the forms as
+typed, so that nothing typed is lost.
+
+The reads these pages need (which tasks, with what, in a constant number of queries)
+are the private helpers in the "reads" section below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST, require_safe
+
+from collab import calendar
+from collab import selectors as org
+from collab.models import User
+from requests_app import file_views as request_file_views
+from requests_app.choices import Priority, RequestState
+from requests_app.models import CollabRequest
+
+from . import discussion_views, permissions, selectors, services
+from .action_forms import (
+    AcceptForm,
+    DepartmentFilterForm,
+    DueChangeForm,
+    OverrideForm,
+    ProgressForm,
+    RejectForm,
+    SubmitForm,
+)
+from .choices import OPEN_TASK_STATES, RaciRole, TaskState
+from .models import (
+    DueDateChange,
+    ProgressUpdate,
+    Task,
+    TaskAssignment,
+    TaskDeliverable,
+    TaskEvent,
+)
+from .services import TaskConflict, TaskRefused
+
+# 我的任務 shows the most recently finished tasks only; the rest stay in the history.
+DONE_SHOWN = 10
+DEPARTMENT_PAGE_SIZE = 50
+# Working days without a progress update after which a task counts as stale (DOMAIN §4).
+STALE_WORKING_DAYS = 3
+# A task is "due soon" this many working days before its due date (urgent: more).
+DUE_SOON_WORKING_DAYS = 1
+DUE_SOON_URGENT_WORKING_DAYS = 3
+DISCUSSION_TEMPLATE = "tasks_app/_discussion.html"
+CARD_TEMPLATE = "tasks_app/partials/task_card.html"
+DEPARTMENT_TABLE_TEMPLATE = "tasks_app/partials/task_department_table.html"
 
 
+# --- reads ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Badges:
+    """What a task row shows about its timing: 延期, 滯後, due soon, stale."""
+
+    overdue: bool = False
+    behind: bool = False
+    due_soon: bool = False
+    stale: bool = False
+
+    @property
+    def late(self) -> bool:
+        return self.overdue or self.behind
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The dates the badges compare with, computed once per page (not once per row)."""
+
+    due_soon_by: dt.date
+    due_soon_urgent_by: dt.date
+    stale_on_or_before: dt.date
+
+    @classmethod
+    def today(cls) -> Deadlines:
+        today = timezone.localdate()
+        return cls(
+            due_soon_by=calendar.add_working_days(today, DUE_SOON_WORKING_DAYS),
+            due_soon_urgent_by=calendar.add_working_days(today, DUE_SOON_URGENT_WORKING_DAYS),
+            stale_on_or_before=_stale_cutoff(today),
+        )
+
+    def badges(self, task: Task) -> Badges:
+        overdue = task.is_overdue
+        working = task.state in (TaskState.TODO, TaskState.IN_PROGRESS)
+        limit = self.due_soon_urgent_by if task.importance == Priority.URGENT else self.due_soon_by
+        due_soon = working and not overdue and timezone.localdate(task.due_at) <= limit
+        last = task.last_progress_at or task.started_at
+        stale = (
+            task.state == TaskState.IN_PROGRESS
+            and last is not None
+            and timezone.localdate(last) <= self.stale_on_or_before
+        )
+        return Badges(overdue=overdue, behind=task.is_behind, due_soon=due_soon, stale=stale)
+
+    def mark(self, tasks):
+        """Set `badges` on each task and return them as a list."""
+        tasks = list(tasks)
+        for task in tasks:
+            task.badges = self.badges(task)
+        return tasks
+
+
+def _stale_cutoff(today: dt.date) -> dt.date:
+    """Return the last day an update may have been made for the task to count as stale."""
+    day = today - dt.timedelta(days=STALE_WORKING_DAYS)
+    while calendar.working_days_between(day, today) < STALE_WORKING_DAYS:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _role_exists(user: User, roles) -> Exists:
+    return Exists(TaskAssignment.objects.filter(task=OuterRef("pk"), user=user, role__in=roles))
+
+
+def _responsible_tasks(user: User) -> QuerySet[Task]:
+    """Return the tasks `user` is Responsible for, with what 我的任務 shows."""
+    queryset = Task.objects.filter(_role_exists(user, [RaciRole.RESPONSIBLE]))
+    return selectors.tasks_with_people(permissions.visible_tasks(user, queryset))
+
+
+def _watched_tasks(user: User) -> QuerySet[Task]:
+    """Return the open tasks where `user` is A, C or I but not R."""
+    queryset = Task.objects.filter(
+        _role_exists(user, [RaciRole.ACCOUNTABLE, RaciRole.CONSULTED, RaciRole.INFORMED]),
+        state__in=OPEN_TASK_STATES,
+    ).exclude(_role_exists(user, [RaciRole.RESPONSIBLE]))
+    return selectors.tasks_with_people(permissions.visible_tasks(user, queryset)).order_by(
+        "due_at", "number"
+    )
+
+
+def _department_tasks(user: User, departments, values: dict) -> QuerySet[Task]:
+    """Return the tasks of the departments `user` leads or deputises for, filtered."""
+    department_ids = [d.pk for d in departments]
+    if values["department"] in department_ids:
+        department_ids = [values["department"]]
+    queryset = Task.objects.filter(responsible_department_id__in=department_ids)
+    if values["request"]:
+        queryset = queryset.filter(request_id=values["request"])
+    state = values["state"]
+    if state == DepartmentFilterForm.OPEN:
+        queryset = queryset.filter(state__in=OPEN_TASK_STATES)
+    elif state in TaskState.values:
+        queryset = queryset.filter(state=state)
+    return selectors.tasks_with_people(permissions.visible_tasks(user, queryset)).order_by(
+        "due_at", "number"
+    )
+
+
+def _task_page(user: User, pk) -> Task:
+    """Return a task `user` may see, with everything its page shows, or raise Http404."""
+    queryset = Task.objects.select_related("request", "responsible_department").prefetch_related(
+        "supporting_departments",
+        Prefetch(
+            "assignments",
+            queryset=TaskAssignment.objects.select_related("user__department").order_by(
+                "role", "pk"
+            ),
+        ),
+        Prefetch("depends_on", queryset=_task_links()),
+        Prefetch("dependents", queryset=_task_links()),
+        Prefetch("progress_updates", queryset=ProgressUpdate.objects.select_related("author")),
+        Prefetch("due_changes", queryset=DueDateChange.objects.select_related("changed_by")),
+        Prefetch("events", queryset=TaskEvent.objects.select_related("by", "on_behalf_of")),
+        Prefetch("deliverables", queryset=TaskDeliverable.objects.select_related("uploaded_by")),
+    )
+    return permissions.get_visible_or_404(user, pk, queryset)
+
+
+def _task_links() -> QuerySet[Task]:
+    """Return tasks as the dependency lists show them: number, name and state."""
+    return Task.objects.only("pk", "number", "name", "state").order_by("sequence")
+
+
+def _events(task: Task) -> list[TaskEvent]:
+    """Return the task's history with the state labels it shows."""
+    labels = dict(TaskState.choices)
+    events = list(task.events.all())
+    for event in events:
+        event.from_label = labels.get(event.from_state, event.from_state)
+        event.to_label = labels.get(event.to_state, event.to_state)
+    return events
+
+
+def _roles_of(user: User, task: Task) -> list[str]:
+    """Return the user's RACI roles on a task, from its prefetched assignments."""
+    return [a.role for a in task.assignments.all() if a.user_id == user.pk]
+
+
+def _unfinished_predecessors(task: Task) -> list[Task]:
+    return [p for p in task.depends_on.all() if p.state != TaskState.DONE]
+
+
+def _start_blocker(task: Task) -> str:
+    """Return why a to-do task cannot start yet ("" when it can), from prefetched rows."""
+    if task.state != TaskState.TODO:
+        return ""
+    if task.request.state != RequestState.IN_PROGRESS:
+        return "request"
+    if not task.dependency_override.strip() and _unfinished_predecessors(task):
+        return "predecessors"
+    return ""
+
+
+# --- small view helpers --------------------------------------------------------------
+
+
+def _expected_state(request) -> str | None:
+    """Return the task state the page showed when it was rendered (hidden form field)."""
+    value = request.POST.get("expected_state", "")
+    return value if value in TaskState.values else None
+
+
+def _stale_page_message(request, task: Task) -> str:
+    """Return the conflict message when the page showed another state than the task's.
+
+    For the services that take no `expected_state` (progress, override, due date).
+    """
+    shown = _expected_state(request)
+    if shown is None or shown == task.state:
+        return ""
+    return _(
+        "Someone else acted on this task first: it is now “%(state)s”. "
+        "Reload the page to see the change."
+    ) % {"state": task.get_state_display()}
+
+
+def _next_url(request, default: str) -> str:
+    """Return the page to go back to: a safe `next` from the form, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _error_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return list(exc.messages)
+    return [str(exc)] if str(exc) else [_("You are not allowed to do this.")]
+
+
+def _flash(request, exc: Exception) -> None:
+    for message in _error_messages(exc):
+        messages.error(request, message)
+
+
+def _discussion(request, task: Task) -> dict | None:
+    """Return the comments / 協作請求 section's context, or None while it is not there yet."""
+    build = getattr(discussion_views, "discussion_context", None)
+    if build is None:
+        return None
+    try:
+        get_template(DISCUSSION_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return build(request.user, task, request=request)
+
+
+# --- 我的任務 ------------------------------------------------------------------------
+
+
+@require_safe
 def my_tasks(request):
-    return render(request, "tasks_app/mine.html", {"tasks": []})
+    """List my tasks as R grouped by state, with quick progress updates; and those I watch."""
+    user = request.user
+    deadlines = Deadlines.today()
+    open_tasks = deadlines.mark(
+        _responsible_tasks(user).filter(state__in=OPEN_TASK_STATES).order_by("due_at", "number")
+    )
+    done = _responsible_tasks(user).filter(state=TaskState.DONE)
+    done_recent = deadlines.mark(done.order_by("-completed_at", "-pk")[:DONE_SHOWN])
+    done_count = done.count()
+    back = reverse("tasks_app:mine")
+    groups = {state: [] for state in OPEN_TASK_STATES}
+    for task in open_tasks:
+        _prepare_card(user, task, back=back)
+        groups[task.state].append(task)
+    for task in done_recent:
+        _prepare_card(user, task, back=back)
+    watched = deadlines.mark(_watched_tasks(user))
+    for task in watched:
+        task.my_roles = _roles_of(user, task)
+        task.raci = selectors.raci_of(task)
+    sections = [
+        {"state": state, "label": TaskState(state).label, "tasks": groups[state]}
+        for state in OPEN_TASK_STATES
+    ]
+    return render(
+        request,
+        "tasks_app/mine.html",
+        {
+            "sections": sections,
+            "done_recent": done_recent,
+            "done_count": done_count,
+            "done_shown": DONE_SHOWN,
+            "done_label": TaskState.DONE.label,
+            "open_count": len(open_tasks),
+            "late_count": sum(1 for t in open_tasks if t.badges.late),
+            "watched": watched,
+            "awaiting_me": sum(
+                1
+                for t in watched
+                if t.state == TaskState.SUBMITTED and RaciRole.ACCOUNTABLE in t.my_roles
+            ),
+            "tab": "watching" if request.GET.get("tab") == "watching" else "mine",
+        },
+    )
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+def _prepare_card(user: User, task: Task, *, back: str, form: ProgressForm | None = None):
+    """Attach what a 我的任務 card shows: its blocker, and the quick-update form."""
+    task.start_blocker = _start_blocker(task)
+    task.back_url = f"{back}#task-card-{task.pk}"
+    if task.state == TaskState.IN_PROGRESS:
+        task.progress_form = form or ProgressForm(task=task)
+    return task
 
 
-department_tasks = task_detail = task_start = task_override = progress_log = _todo
-task_submit = task_accept = task_reject = task_change_due = deliverable_download = _todo
+def _card_response(request, task_pk: int, *, form=None, notice: str = "", error: str = ""):
+    """Render one task's 我的任務 card, as htmx swaps it in place of the old one."""
+    task = permissions.get_visible_or_404(
+        request.user, task_pk, selectors.tasks_with_people(Task.objects.all())
+    )
+    Deadlines.today().mark([task])
+    _prepare_card(request.user, task, back=reverse("tasks_app:mine"), form=form)
+    # The form is gone when the task moved on meanwhile: keep the typed text on screen.
+    unsent = form.typed_text() if form is not None and task.state != TaskState.IN_PROGRESS else []
+    context = {
+        "task": task,
+        "notice": notice,
+        "error": error,
+        "open_form": bool(form or error),
+        "unsent": unsent,
+    }
+    return render(request, CARD_TEMPLATE, context)
+
+
+# --- the task page -------------------------------------------------------------------
+
+
+@require_safe
+def task_detail(request, pk):
+    """Show a task: fields, RACI, dependencies, progress, files, history and actions."""
+    return _render_detail(request, pk)
+
+
+def _render_detail(request, pk, *, bound: dict | None = None):
+    """Render the task page; `bound` holds the forms to show again as they were typed."""
+    user = request.user
+    task = _task_page(user, pk)
+    task.badges = Deadlines.today().badges(task)
+    bound = bound or {}
+    allowed = {
+        "start": permissions.can_start(user, task),
+        "override": permissions.can_override_dependencies(user, task),
+        "progress": task.state == TaskState.IN_PROGRESS
+        and permissions.can_log_progress(user, task),
+        "submit": permissions.can_submit(user, task),
+        "accept": permissions.can_accept(user, task),
+        "due": permissions.can_change_due(user, task),
+    }
+    blocker = _start_blocker(task)
+    show_override = allowed["override"] and blocker == "predecessors"
+    forms = {
+        "override": OverrideForm(),
+        "progress": ProgressForm(task=task),
+        "submit": SubmitForm(),
+        "accept": AcceptForm(),
+        "reject": RejectForm(),
+        "due": DueChangeForm(
+            initial={
+                "new_date": timezone.localdate(task.due_at),
+                "new_time": timezone.localtime(task.due_at).time(),
+            }
+        ),
+    }
+    shown = {**allowed, "override": show_override, "reject": allowed["accept"]}
+    unsent = []
+    for key, form in bound.items():
+        if shown.get(key):
+            forms[key] = form
+        else:  # the action is gone (the task moved on): keep the typed text on screen
+            unsent += form.typed_text()
+    context = {
+        "task": task,
+        "request_obj": task.request,
+        "raci_rows": [
+            {"role": role, "label": label, "people": people}
+            for (role, label), people in zip(
+                RaciRole.choices, selectors.raci_of(task).values(), strict=True
+            )
+        ],
+        "my_roles": _roles_of(user, task),
+        "predecessors": list(task.depends_on.all()),
+        "unfinished": _unfinished_predecessors(task),
+        "dependents": list(task.dependents.all()),
+        "progress_rows": list(task.progress_updates.all()),
+        "due_changes": list(task.due_changes.all()),
+        "events": _events(task),
+        "deliverables": list(task.deliverables.all()),
+        "allowed": allowed,
+        "show_override": show_override,
+        "has_actions": show_override
+        or any(allowed[k] for k in ("start", "progress", "submit", "accept", "due")),
+        "start_blocker": blocker,
+        "forms": forms,
+        "open_form": next(iter(bound), ""),
+        "unsent": unsent,
+        **request_file_views.upload_rules(),
+    }
+    discussion = _discussion(request, task)
+    if discussion is not None:
+        context.update(discussion)
+    context["has_discussion"] = discussion is not None
+    return render(request, "tasks_app/detail.html", context)
+
+
+@require_safe
+@cache_control(private=True, no_store=True)
+def deliverable_download(request, pk, file_pk):
+    """Send a deliverable file as a download, to those who may see the task (else 404)."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    deliverable = get_object_or_404(TaskDeliverable, pk=file_pk, task=task)
+    try:
+        handle = deliverable.file.storage.open(deliverable.file.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=deliverable.original_name,
+        content_type=deliverable.content_type or "application/octet-stream",
+    )
+    # Never let a browser reinterpret an upload (an "image" that is really HTML...).
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+def _act(request, task: Task, key: str, form, call, success: str, *, check_stale=False):
+    """Validate `form`, call the service, and go back with a message, or show the page again.
+
+    PermissionDenied is left to Django (403): the forms are shown only to those allowed.
+    """
+    stale = _stale_page_message(request, task) if check_stale else ""
+    if stale:
+        messages.error(request, stale)
+        return _render_detail(request, task.pk, bound={key: form})
+    if not form.is_valid():
+        messages.error(request, _("Please correct the errors below."))
+        return _render_detail(request, task.pk, bound={key: form})
+    try:
+        call(form.cleaned_data)
+    except ValidationError as exc:
+        form.add_service_error(exc)
+        messages.error(request, _("Please correct the errors below."))
+        return _render_detail(request, task.pk, bound={key: form})
+    except (TaskConflict, TaskRefused) as exc:
+        _flash(request, exc)
+        return _render_detail(request, task.pk, bound={key: form})
+    messages.success(request, success)
+    return redirect(_next_url(request, task.get_absolute_url()))
+
+
+@require_POST
+def task_start(request, pk):
+    """開始執行: the Responsible person starts the task."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    try:
+        services.task_start(task=task, by=request.user, expected_state=_expected_state(request))
+    except (TaskConflict, TaskRefused) as exc:
+        _flash(request, exc)
+    else:
+        messages.success(request, _("Work on the task has started."))
+    return redirect(_next_url(request, task.get_absolute_url()))
+
+
+@require_POST
+def task_override(request, pk):
+    """The Accountable person lets the task start before its predecessors are done."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    return _act(
+        request,
+        task,
+        "override",
+        OverrideForm(request.POST),
+        lambda data: services.task_override_dependencies(
+            task=task, by=request.user, reason=data["reason"]
+        ),
+        _("The task may now start before its predecessors are done."),
+        check_stale=True,
+    )
+
+
+@require_POST
+def progress_log(request, pk):
+    """Log progress (進度更新). htmx gets the 我的任務 card back; a plain POST redirects."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    form = ProgressForm(request.POST, task=task)
+    if not request.htmx:
+        return _act(
+            request,
+            task,
+            "progress",
+            form,
+            lambda data: services.progress_log(task=task, by=request.user, **data),
+            _("Progress saved."),
+            check_stale=True,
+        )
+    error = _stale_page_message(request, task)
+    if not error and form.is_valid():
+        try:
+            services.progress_log(task=task, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_error(exc)
+        except (TaskConflict, TaskRefused) as exc:
+            error = " ".join(_error_messages(exc))
+        else:
+            return _card_response(request, task.pk, notice=_("Progress saved."))
+    return _card_response(request, task.pk, form=form, error=error)
+
+
+@require_POST
+def task_submit(request, pk):
+    """Submit the deliverable: a completion note and files (multipart)."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    return _act(
+        request,
+        task,
+        "submit",
+        SubmitForm(request.POST, request.FILES),
+        lambda data: services.task_submit(
+            task=task,
+            by=request.user,
+            completion_note=data["completion_note"],
+            files=data["files"],
+            expected_state=_expected_state(request),
+        ),
+        _("The deliverable was submitted for acceptance."),
+    )
+
+
+@require_POST
+def task_accept(request, pk):
+    """Accept the submitted deliverable: the task is done."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    return _act(
+        request,
+        task,
+        "accept",
+        AcceptForm(request.POST),
+        lambda data: services.task_accept(
+            task=task,
+            by=request.user,
+            comment=data["comment"],
+            expected_state=_expected_state(request),
+        ),
+        _("The deliverable was accepted; the task is done."),
+    )
+
+
+@require_POST
+def task_reject(request, pk):
+    """Send the delivery back to 進行中 with what must be reworked."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    return _act(
+        request,
+        task,
+        "reject",
+        RejectForm(request.POST),
+        lambda data: services.task_reject_delivery(
+            task=task,
+            by=request.user,
+            reason=data["reason"],
+            expected_state=_expected_state(request),
+        ),
+        _("The delivery was sent back for rework."),
+    )
+
+
+@require_POST
+def task_change_due(request, pk):
+    """Move the due date, with the reason and the solution (A or the PMO)."""
+    task = permissions.get_visible_or_404(request.user, pk)
+    return _act(
+        request,
+        task,
+        "due",
+        DueChangeForm(request.POST),
+        lambda data: services.task_change_due(
+            task=task,
+            by=request.user,
+            new_due_at=services.due_at(data["new_date"], data["new_time"]),
+            reason=data["reason"],
+            solution=data["solution"],
+        ),
+        _("The due date was changed."),
+        check_stale=True,
+    )
+
+
+# --- a head's department page --------------------------------------------------------
+
+
+@require_safe
+def department_tasks(request):
+    """List the tasks of the departments the user heads or deputises for, live.
+
+    htmx polls the page every minute and gets the table alone.
+    """
+    user = request.user
+    if not permissions.can_view_department_tasks(user):
+        raise PermissionDenied(_("This page is for department heads and their deputies."))
+    departments = list(org.departments_actable(user=user).order_by("name"))
+    requests = (
+        CollabRequest.objects.filter(tasks__responsible_department__in=departments)
+        .distinct()
+        .order_by("-number")
+        .values_list("pk", "number", "name")
+    )
+    filters = DepartmentFilterForm(request.GET, requests=requests, departments=departments)
+    values = filters.values()
+    queryset = _department_tasks(user, departments, values)
+    page = Paginator(queryset, DEPARTMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = Deadlines.today().mark(page.object_list)
+    for task in rows:
+        task.raci = selectors.raci_of(task)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filters": filters,
+        "values": values,
+        "departments": departments,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
+        "rows": rows,
+        "state_labels": dict(TaskState.choices),
+        "query": query.urlencode(),
+        "refresh_url": request.get_full_path(),
+        "now": timezone.now(),
+        "late_count": sum(1 for t in rows if t.badges.late),
+        "stale_count": sum(1 for t in rows if t.badges.stale),
+        "totals": _department_totals(user, departments),
+    }
+    if request.htmx:
+        return render(request, DEPARTMENT_TABLE_TEMPLATE, context)
+    return render(request, "tasks_app/department.html", context)
+
+
+def _department_totals(user: User, departments) -> dict:
+    """Count the departments' tasks by state, and the overdue ones, in one query."""
+    now = timezone.now()
+    queryset = Task.objects.filter(responsible_department__in=departments)
+    return permissions.visible_tasks(user, queryset).aggregate(
+        todo=Count("pk", filter=Q(state=TaskState.TODO)),
+        in_progress=Count("pk", filter=Q(state=TaskState.IN_PROGRESS)),
+        submitted=Count("pk", filter=Q(state=TaskState.SUBMITTED)),
+        done=Count("pk", filter=Q(state=TaskState.DONE)),
+        overdue=Count("pk", filter=Q(due_at__lt=now) & ~Q(state=TaskState.DONE)),
+    )

@@ -1,6 +1,7 @@
 """Browser journey through the shell in real Chromium (Playwright, Debian's chromium)."""
 
 import pytest
+from playwright.sync_api import expect
 from django.urls import reverse
 
 from tests.factories import UserFactory
@@ -24,9 +25,9 @@ def test_staff_logs_in_navigates_and_switches_language(page, live_server, depart
     nav.get_by_role("link", name="我的任務").click()
     page.wait_for_url("**/tasks/mine/")
     page.select_option("#language-select", "en")
-    page.wait_for_load_state("load")
-    assert page.get_by_role("heading", level=1).inner_text() == "My tasks"
-    assert page.locator("html").get_attribute("lang") == "en"
+    # The switch posts a form and reloads; wait for the new page, not the old one.
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My tasks")
 
 
 def test_menu_collapses_on_a_phone(page, live_server, staff):

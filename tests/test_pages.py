@@ -60,7 +60,8 @@ def test_home_shows_the_deputy_what_they_cover(client, deputy, head):
 def test_home_query_count(client, staff):
     client.force_login(staff)
     client.get(reverse("home"))  # warm the session
-    with assert_query_count(7):  # session, user, headship, department, heads, deputies, bell
+    with assert_query_count(8):  # session, user, headship, department, heads, deputies,
+        # the bell, and whether to show department tasks
         client.get(reverse("home"))
 
 

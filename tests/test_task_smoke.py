@@ -35,7 +35,7 @@ def test_breakdown_sign_start_and_deliver(pmo):
     extra = services.task_start(task=extra, by=staff)
     services.progress_log(task=extra, by=staff, percent=40, done="完成框架", problems="缺資料")
     extra = services.task_submit(task=extra, by=staff, completion_note="已交付")
-    services.task_accept(task=extra, by=staff)
+    services.task_accept(task=extra, by=mkt_head)  # A accepts; R never accepts its own
     extra.refresh_from_db()
     assert extra.state == TaskState.DONE and extra.progress_percent == 100
 
@@ -51,3 +51,23 @@ def test_database_holds_exactly_one_responsible(pmo):
         TaskAssignment.objects.filter(task=task, role="R").delete()
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.django_db
+def test_owner_cannot_accept_own_deliverable(pmo):
+    """The Responsible person never accepts their own delivery, even as the initiator."""
+    from django.core.exceptions import PermissionDenied
+
+    mkt = DepartmentFactory()
+    head = UserFactory(department=mkt)
+    mkt.heads.add(head)
+    initiator = UserFactory(department=mkt)
+    req = make_approved_request(initiator=initiator, departments=[mkt], pmo=pmo)
+    task = make_task(request=req, responsible=initiator, accountable=head, department=mkt)
+    services.breakdown_sign(request=req, by=head, department=mkt)
+    task = services.task_start(task=task, by=initiator)
+    task = services.task_submit(task=task, by=initiator, completion_note="完成")
+    with pytest.raises(PermissionDenied):
+        services.task_accept(task=task, by=initiator)
+    task = services.task_accept(task=task, by=head)
+    assert task.state == TaskState.DONE

@@ -133,6 +133,12 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    # vis-timeline's "peer" build (the standalone one injects <style>, which the CSP
+    # refuses) with its peers moment and vis-data, for the 需求看板 timeline.
+    ("vendor/vis-timeline/js", NODE_MODULES / "vis-timeline" / "peer" / "umd"),
+    ("vendor/vis-timeline/css", NODE_MODULES / "vis-timeline" / "styles"),
+    ("vendor/vis-data", NODE_MODULES / "vis-data" / "peer" / "umd"),
+    ("vendor/moment", NODE_MODULES / "moment" / "min"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import calendar, services
 from .models import CalendarDay, Delegation, Department, Notification, User
 
 admin.site.site_header = _("Collaboration portal administration")
@@ -126,6 +126,20 @@ class CalendarDayAdmin(admin.ModelAdmin):
     list_filter = ["is_workday"]
     search_fields = ["name"]
     date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change):
+        # Through the calendar service, so stored deadlines (review due dates) follow.
+        if change and "date" in form.changed_data:
+            calendar.calendar_day_delete(day=form.initial["date"])
+        saved = calendar.calendar_day_save(day=obj.date, is_workday=obj.is_workday, name=obj.name)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        calendar.calendar_day_delete(day=obj.date)
+
+    def delete_queryset(self, request, queryset):
+        for day in list(queryset.values_list("date", flat=True)):
+            calendar.calendar_day_delete(day=day)
 
 
 @admin.register(Notification)

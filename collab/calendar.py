@@ -69,3 +69,43 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
         if _is_workday(day, overrides, country):
             count += 1
     return count
+
+
+# Apps whose stored deadlines follow the calendar register a recompute function here
+# (requests_app: open reviews' due dates); collab calls them after any calendar change.
+_change_hooks: list = []
+
+
+def register_change_hook(hook) -> None:
+    if hook not in _change_hooks:
+        _change_hooks.append(hook)
+
+
+def calendar_day_save(*, day, is_workday: bool, name: str = ""):
+    """Record an administrator's holiday or make-up workday, then recompute deadlines."""
+    from django.db import transaction
+
+    from .models import CalendarDay
+
+    with transaction.atomic():
+        row, _created = CalendarDay.objects.update_or_create(
+            date=day, defaults={"is_workday": is_workday, "name": name}
+        )
+        calendar_changed()
+    return row
+
+
+def calendar_day_delete(*, day) -> None:
+    from django.db import transaction
+
+    from .models import CalendarDay
+
+    with transaction.atomic():
+        CalendarDay.objects.filter(date=day).delete()
+        calendar_changed()
+
+
+def calendar_changed() -> None:
+    """Let every registered app recompute the deadlines it stored."""
+    for hook in _change_hooks:
+        hook()

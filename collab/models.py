@@ -239,3 +239,106 @@ class StateLog(models.Model):
     class Meta:
         abstract = True
         ordering = ["at", "pk"]
+
+
+class WarningRule(models.Model):
+    """An administrator's settings for one warning rule (DOMAIN §4).
+
+    The rules themselves (what to look for) are registered by the apps in
+    collab.warnings; this row holds what the administrator may change: on/off, the
+    thresholds and who receives the warning.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    days = models.PositiveSmallIntegerField(
+        _("working days"), null=True, blank=True, help_text=_("The rule's threshold in days.")
+    )
+    important_days = models.PositiveSmallIntegerField(
+        _("working days for important tasks"), null=True, blank=True
+    )
+    urgent_days = models.PositiveSmallIntegerField(
+        _("working days for urgent tasks"), null=True, blank=True
+    )
+    hours = models.PositiveSmallIntegerField(_("hours"), null=True, blank=True)
+    to_responsible = models.BooleanField(_("to the Responsible person (R)"), default=False)
+    to_accountable = models.BooleanField(_("to the Accountable person (A)"), default=False)
+    to_head = models.BooleanField(_("to the department head"), default=False)
+    to_initiator = models.BooleanField(_("to the initiator"), default=False)
+    to_pmo = models.BooleanField(_("to the PMO"), default=False)
+
+    class Meta:
+        verbose_name = _("warning rule")
+        verbose_name_plural = _("warning rules")
+        ordering = ["code"]
+
+    def __str__(self):
+        from . import warnings
+
+        spec = warnings.registry().get(self.code)
+        return str(spec.label) if spec else self.code
+
+
+class WarningDigest(models.Model):
+    """One person's digest e-mail of one run; sent once, retried until it goes."""
+
+    recipient = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    run = models.UUIDField(_("run"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("warning digest")
+        verbose_name_plural = _("warning digests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "run"], name="digest_once_per_run")
+        ]
+
+    def __str__(self):
+        return f"{self.recipient} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class WarningItem(models.Model):
+    """One warning to one person about one object under one rule in one period.
+
+    Unique per (rule, object, period, recipient): a second run, or a second beat
+    process at the same moment, finds the row already there and sends nothing.
+    """
+
+    rule = models.CharField(_("rule"), max_length=40)
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.CASCADE, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField()
+    period = models.CharField(_("period"), max_length=20)
+    recipient = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="warnings"
+    )
+    text = models.TextField(_("text"))
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    run = models.UUIDField(_("run"), db_index=True)
+    digest = models.ForeignKey(
+        WarningDigest, on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+    )
+    notification = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("warning")
+        verbose_name_plural = _("warnings")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "content_type", "object_id", "period", "recipient"],
+                name="warning_once_per_period",
+            )
+        ]
+
+    def __str__(self):
+        return self.text[:60]

@@ -7,9 +7,10 @@ class RequestsAppConfig(AppConfig):
     verbose_name = _("Collaboration requests")
 
     def ready(self):
-        from collab import demo, services
+        from collab import calendar, demo, services
 
         from . import demo as request_demo
+        from . import warnings
 
         services.ROLE_PERMISSIONS[services.HEAD_GROUP] |= {
             "requests_app.view_collabrequest",
@@ -24,3 +25,6 @@ class RequestsAppConfig(AppConfig):
             }
         services.ROLE_PERMISSIONS["executive"] |= {"requests_app.view_collabrequest"}
         demo.register(request_demo.seed_requests, order=10)
+        warnings.register_rules()
+        # A holiday or 補班 entered by an administrator moves open reviews' due dates.
+        calendar.register_change_hook(warnings.recompute_review_due_dates)

@@ -12,7 +12,7 @@ class TasksAppConfig(AppConfig):
         from requests_app import hooks as request_hooks
 
         from . import demo as task_demo
-        from . import guards
+        from . import guards, warnings
         from . import services as task_services
 
         # 已立項 → 進行中 needs every involved head's signature on the breakdown.
@@ -39,3 +39,4 @@ class TasksAppConfig(AppConfig):
             "tasks_app.view_breakdownsignature",
         }
         demo.register(task_demo.seed_tasks, order=20)
+        warnings.register_rules()

@@ -7,6 +7,7 @@ what differs; production differs only through environment variables.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -197,8 +198,24 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# The beat schedule lives here; later issues add the nightly warning jobs.
-CELERY_BEAT_SCHEDULE: dict = {}
+# The beat schedule, in CELERY_TIMEZONE (Asia/Taipei). django-celery-beat copies these
+# entries into its tables, where admins see and can change them (Periodic tasks).
+CELERY_BEAT_SCHEDULE = {
+    # The nightly scan: due soon, stale, overdue, review/acceptance SLAs, late asks.
+    # 06:00 so each person's digest waits at the start of the working day; the daily
+    # period key makes a second run the same Taipei day send nothing.
+    "warnings-nightly": {
+        "task": "collab.tasks.warnings_scan_task",
+        "schedule": crontab(hour=6, minute=0),
+        "args": ("daily",),
+    },
+    # Every hour at :05: tasks due within the next hours and not submitted (last hours).
+    "warnings-hourly": {
+        "task": "collab.tasks.warnings_scan_task",
+        "schedule": crontab(minute=5),
+        "args": ("hourly",),
+    },
+}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")

@@ -33,11 +33,24 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "collab.change_calendarday",
         "collab.delete_calendarday",
         "collab.view_calendarday",
+        # Warning rules: thresholds, on/off and recipients; the warnings and digests sent.
+        "collab.view_warningrule",
+        "collab.change_warningrule",
+        "collab.view_warningitem",
+        "collab.view_warningdigest",
+        # The beat schedule of the warning scans (nightly and hourly), editable in admin.
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        # A new time (say 07:00) is a new crontab row, picked on the periodic task's form.
+        "django_celery_beat.add_crontabschedule",
     },
     Role.PMO.value: {
         "collab.view_department",
         "collab.view_user",
         "collab.view_delegation",
+        "collab.view_warningrule",
+        "collab.view_warningitem",
     },
     Role.EXECUTIVE.value: {
         "collab.view_department",
@@ -87,6 +100,9 @@ def role_groups_sync_on_migrate(*, using="default", **kwargs) -> None:
     for config in apps.get_app_configs():
         create_permissions(config, verbosity=0, using=using)
     role_groups_ensure()
+    from .beat import beat_schedule_ensure
+
+    beat_schedule_ensure()
 
 
 def user_sync_access(user: User) -> None:

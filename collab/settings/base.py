@@ -197,7 +197,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, seeding missing entries only (collab/beat.py).
+CELERY_BEAT_SCHEDULER = "collab.beat:CollabScheduler"
 # The beat schedule, in CELERY_TIMEZONE (Asia/Taipei). django-celery-beat copies these
 # entries into its tables, where admins see and can change them (Periodic tasks).
 CELERY_BEAT_SCHEDULE = {

@@ -1,9 +1,24 @@
+import inspect
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, Max
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import calendar, services
-from .models import CalendarDay, Delegation, Department, Notification, User
+from . import calendar, services, warnings
+from .models import (
+    CalendarDay,
+    Delegation,
+    Department,
+    Notification,
+    User,
+    WarningDigest,
+    WarningItem,
+    WarningRule,
+)
 
 admin.site.site_header = _("Collaboration portal administration")
 admin.site.site_title = _("Collaboration portal")
@@ -126,6 +141,23 @@ class CalendarDayAdmin(admin.ModelAdmin):
     list_filter = ["is_workday"]
     search_fields = ["name"]
     date_hierarchy = "date"
+    fields = ["date", "is_workday", "name"]
+
+    def _note(self):
+        country = getattr(settings, "HOLIDAY_COUNTRY", "TW")
+        return gettext(
+            "Public holidays come from the holidays package (country: %(country)s). It has "
+            "no Taiwan make-up workdays (補班) after 2025: enter every 補班 here, and any "
+            "extra holiday (a typhoon day). An entry here wins over the package; saving or "
+            "deleting one recomputes the due dates of open reviews."
+        ) % {"country": country}
+
+    def get_fieldsets(self, request, obj=None):
+        return [(None, {"fields": self.fields, "description": self._note()})]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "calendar_note": self._note()}
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         # Through the calendar service, so stored deadlines (review due dates) follow.
@@ -171,3 +203,280 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Warnings (DOMAIN §4) ------------------------------------------------------------
+
+THRESHOLD_FIELDS = ("days", "important_days", "urgent_days", "hours")
+RECIPIENT_FIELDS = ("to_responsible", "to_accountable", "to_head", "to_initiator", "to_pmo")
+THRESHOLD_SHORT = {
+    "days": _("days"),
+    "important_days": _("important"),
+    "urgent_days": _("urgent"),
+    "hours": _("hours"),
+}
+THRESHOLD_HELP = {
+    "days": _("The N of the rule's description, in days."),
+    "important_days": _("N for tasks of important priority."),
+    "urgent_days": _("N for tasks of urgent priority."),
+    "hours": _("The N of the rule's description, in hours."),
+}
+RECIPIENT_SHORT = {
+    "to_responsible": _("R"),
+    "to_accountable": _("A"),
+    "to_head": _("head"),
+    "to_initiator": _("initiator"),
+    "to_pmo": _("PMO"),
+}
+RECIPIENT_HELP = {
+    "to_responsible": _(
+        "Whoever must act: a task's Responsible person (R), or the person or department "
+        "a collaboration ask is addressed to."
+    ),
+    "to_accountable": _("A task's Accountable person (A), who accepts its deliverable."),
+    "to_head": _("The heads of the department concerned."),
+    "to_initiator": _("Whoever filed the collaboration request (or the ask)."),
+    "to_pmo": _("Every active PMO user."),
+}
+CADENCES = {warnings.DAILY: _("every night"), warnings.HOURLY: _("every hour")}
+
+
+def _spec(code: str) -> warnings.RuleSpec | None:
+    return warnings.registry().get(code)
+
+
+def _rule_description(spec: warnings.RuleSpec) -> str:
+    """Return what the rule looks for: its own description, else its scan's docstring."""
+    text = getattr(spec, "description", "") or ""
+    if not text:
+        doc = inspect.getdoc(spec.scan) or ""
+        text = " ".join(doc.split("\n\n")[0].split())
+    return str(text)
+
+
+def _threshold_fields(code: str) -> list[str]:
+    """Return the thresholds a rule reads: those it has defaults for (all if unknown)."""
+    spec = _spec(code)
+    if spec is None:
+        return list(THRESHOLD_FIELDS)
+    return [name for name in THRESHOLD_FIELDS if name in spec.defaults]
+
+
+@admin.register(WarningRule)
+class WarningRuleAdmin(admin.ModelAdmin):
+    """The warning rules: thresholds, on/off and recipients, one row per registered rule.
+
+    The rules themselves come from the code (each app registers its own), so rows are
+    neither added nor deleted here: opening the list creates any that are missing.
+    Platform admins edit them; the PMO may look.
+    """
+
+    list_display = ["label", "code", "is_active", "thresholds", "recipients"]
+    list_display_links = ["label"]
+    list_filter = ["is_active"]
+    readonly_fields = ["about", "code"]
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_view_or_change_permission(request):
+            # Every registered rule gets its row, so admins always see all of them.
+            warnings.rules_ensure()
+        extra_context = {
+            **(extra_context or {}),
+            "can_see_schedule": request.user.has_perm("django_celery_beat.view_periodictask"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("rule"), ordering="code")
+    def label(self, obj):
+        return str(obj)
+
+    @admin.display(description=_("what it does"))
+    def about(self, obj):
+        spec = _spec(obj.code)
+        if spec is None:
+            return gettext("No app registers this rule any more: it finds nothing.")
+        return format_html(
+            "<strong>{}</strong> ({})<br>{}",
+            spec.label,
+            CADENCES.get(spec.cadence, spec.cadence),
+            _rule_description(spec),
+        )
+
+    @admin.display(description=_("thresholds"))
+    def thresholds(self, obj):
+        parts = [
+            f"{THRESHOLD_SHORT[name]} {getattr(obj, name)}"
+            for name in _threshold_fields(obj.code)
+            if getattr(obj, name) is not None
+        ]
+        return " · ".join(parts) or "—"
+
+    @admin.display(description=_("recipients"))
+    def recipients(self, obj):
+        return (
+            "、".join(str(RECIPIENT_SHORT[name]) for name in RECIPIENT_FIELDS if getattr(obj, name))
+            or "—"
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [(None, {"fields": ["about", "code", "is_active"]})]
+        thresholds = _threshold_fields(obj.code) if obj else list(THRESHOLD_FIELDS)
+        if thresholds:
+            fieldsets.append(
+                (
+                    _("Thresholds"),
+                    {
+                        "fields": thresholds,
+                        "description": _("Leave a threshold empty to use the built-in default."),
+                    },
+                )
+            )
+        fieldsets.append(
+            (
+                _("Recipients"),
+                {
+                    "fields": list(RECIPIENT_FIELDS),
+                    "description": _(
+                        "Who receives the warning, in the nightly digest and in the portal. "
+                        "A role the rule has nobody for (a review has no R) is skipped."
+                    ),
+                },
+            )
+        )
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        spec = _spec(obj.code) if obj else None
+        defaults = spec.defaults if spec else {}
+        for name, meaning in THRESHOLD_HELP.items():
+            if name in form.base_fields:
+                if name == "days":
+                    # Some rules count working days, others calendar days (stale): the
+                    # description says which, so the label does not claim either.
+                    form.base_fields[name].label = gettext("Days (N)")
+                default = defaults.get(name)
+                form.base_fields[name].help_text = gettext("%(meaning)s Default: %(default)s.") % {
+                    "meaning": meaning,
+                    "default": "—" if default is None else default,
+                }
+        for name, meaning in RECIPIENT_HELP.items():
+            if name in form.base_fields:
+                form.base_fields[name].help_text = meaning
+        return form
+
+
+class WarningRuleFilter(admin.SimpleListFilter):
+    """Filter warnings by rule, listed by the rules' names rather than their codes."""
+
+    title = _("rule")
+    parameter_name = "rule"
+
+    def lookups(self, request, model_admin):
+        return sorted(
+            ((code, spec.label) for code, spec in warnings.registry().items()),
+            key=lambda choice: str(choice[1]),
+        )
+
+    def queryset(self, request, queryset):
+        return queryset.filter(rule=self.value()) if self.value() else queryset
+
+
+class WarningPeriodFilter(admin.SimpleListFilter):
+    """Filter warnings by period: the most recent ones, newest first (one query)."""
+
+    title = _("period")
+    parameter_name = "period"
+    shown = 30
+
+    def lookups(self, request, model_admin):
+        rows = (
+            WarningItem.objects.values("period")
+            .annotate(last=Max("created_at"))
+            .order_by("-last")[: self.shown]
+        )
+        return [(row["period"], row["period"]) for row in rows]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(period=self.value()) if self.value() else queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record the engine writes: viewed in admin, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WarningItem)
+class WarningItemAdmin(ReadOnlyAdmin):
+    """Every warning sent: to whom, about what, in which period, and whether it was mailed."""
+
+    list_display = ["created_at", "rule_label", "recipient", "text", "period", "digest_sent"]
+    list_filter = [WarningRuleFilter, WarningPeriodFilter]
+    search_fields = ["recipient__username", "recipient__full_name", "text"]
+    list_select_related = ["recipient", "digest"]
+    fields = [
+        "created_at",
+        "rule_label",
+        "subject",
+        "recipient",
+        "text",
+        "url",
+        "period",
+        "run",
+        "digest",
+        "notification",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("rule"), ordering="rule")
+    def rule_label(self, obj):
+        spec = _spec(obj.rule)
+        return str(spec.label) if spec else obj.rule
+
+    @admin.display(description=_("about"))
+    def subject(self, obj):
+        return f"{obj.content_type.name} #{obj.object_id}"
+
+    @admin.display(description=_("digest sent"), boolean=True)
+    def digest_sent(self, obj):
+        return obj.digest is not None and obj.digest.sent_at is not None
+
+
+@admin.register(WarningDigest)
+class WarningDigestAdmin(ReadOnlyAdmin):
+    """The digest e-mails: one per person and run, with its delivery attempts."""
+
+    list_display = ["recipient", "created_at", "sent_at", "attempts", "item_count"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["recipient__username", "recipient__full_name"]
+    list_select_related = ["recipient"]
+    fields = ["recipient", "run", "created_at", "sent_at", "attempts", "item_count", "item_list"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+    @admin.display(description=_("warnings"), ordering="item_count")
+    def item_count(self, obj):
+        return obj.item_count
+
+    @admin.display(description=_("warnings listed"))
+    def item_list(self, obj):
+        texts = obj.items.order_by("rule", "pk").values_list("text", flat=True)
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((text,) for text in texts))
+        )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -158,6 +159,9 @@ def run(
         item.run = run_id
     if dry_run:
         return RunResult(run=run_id, items=items, digests=[])
+    # Insert in the order of the unique key: a second run at the same moment then waits
+    # on the same first row instead of the two locking each other's rows (deadlock).
+    items.sort(key=lambda i: (i.rule, i.content_type_id, i.object_id, i.period, i.recipient_id))
     with transaction.atomic():
         WarningItem.objects.bulk_create(items, ignore_conflicts=True, batch_size=1000)
         mine = list(
@@ -195,18 +199,23 @@ def run(
 def digest_send(digest_id: int) -> bool:
     """E-mail one digest unless it went already; return True if it was sent now.
 
-    The row is locked while the mail is handed to SMTP, so two workers never both send
-    it; an SMTP error rolls back and leaves it unsent for the retry.
+    The attempt is counted first, in its own statement, so the count survives an SMTP
+    error. The row is then locked while the mail is handed to SMTP, so two workers never
+    both send it; an SMTP error rolls back and leaves it unsent for the retry.
     """
     from django.core.mail import EmailMultiAlternatives
 
+    counted = WarningDigest.objects.filter(pk=digest_id, sent_at__isnull=True).update(
+        attempts=F("attempts") + 1
+    )
+    if not counted:
+        return False  # sent already (or gone with its recipient)
     with transaction.atomic():
         digest = (
             WarningDigest.objects.select_for_update().select_related("recipient").get(pk=digest_id)
         )
         if digest.sent_at is not None:
             return False
-        WarningDigest.objects.filter(pk=digest.pk).update(attempts=digest.attempts + 1)
         user = digest.recipient
         if not user.is_active or not user.email:
             digest.sent_at = timezone.now()

@@ -40,7 +40,17 @@ from .models import (
     ResourceNeed,
 )
 
-REVIEW_WORKING_DAYS = 3
+REVIEW_WORKING_DAYS = 3  # default; administrators change it on the review_overdue rule
+
+
+def review_working_days() -> int:
+    """Return the working days a head has to answer (the review rule's threshold)."""
+    from collab.models import WarningRule
+
+    days = WarningRule.objects.filter(code="review_overdue").values_list("days", flat=True).first()
+    return REVIEW_WORKING_DAYS if days is None else days
+
+
 NUMBER_PREFIX = "XQ"
 
 
@@ -318,7 +328,7 @@ def request_submit(
         by=by,
         extra_fields=fields,
     )
-    due = calendar.add_working_days(timezone.localdate(), REVIEW_WORKING_DAYS)
+    due = calendar.add_working_days(timezone.localdate(), review_working_days())
     departments = list(request.departments.all())
     DepartmentReview.objects.bulk_create(
         DepartmentReview(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,24 +56,57 @@ def scan_review_overdue(rule, now):
         )
 
 
+def scan_retrospective_overdue(rule, now):
+    """Requests completed more than N days ago (7 by default) without a retrospective.
+
+    Whether a retrospective exists is review_app's to say: it registers a queryset
+    filter as guards "without_retrospective". Until then no retrospective can exist,
+    so every such request is reported.
+    """
+    from . import guards
+    from .models import CollabRequest
+
+    days = rule.days if rule.days is not None else 7
+    requests = CollabRequest.objects.filter(
+        state=RequestState.COMPLETED,
+        completed_at__lt=now - dt.timedelta(days=days),
+        is_archived=False,
+    ).select_related("initiator")
+    for request in guards.without_retrospective(requests):
+        yield Hit(
+            obj=request,
+            people={"initiator": [request.initiator]},
+            url=request.get_absolute_url(),
+        )
+
+
 def recompute_review_due_dates() -> int:
     """Recompute the due date of every open review from its submission day.
 
     Called when an administrator adds or changes a holiday or a make-up workday, so a
-    review's 3-working-day deadline follows the corrected calendar.
+    review's 3-working-day deadline follows the corrected calendar. One calendar lookup
+    per submission day and one UPDATE per new due date, however many reviews are open.
     """
     from collab import calendar
 
-    from .services import REVIEW_WORKING_DAYS
+    from .services import review_working_days
 
-    changed = 0
-    for review in DepartmentReview.objects.filter(decision=ReviewDecision.PENDING):
+    days = review_working_days()
+
+    due_on: dict = {}
+    moves: dict = defaultdict(list)
+    pending = DepartmentReview.objects.filter(decision=ReviewDecision.PENDING).only(
+        "pk", "created_at", "due_date"
+    )
+    for review in pending:
         start = timezone.localdate(review.created_at)
-        due = calendar.add_working_days(start, REVIEW_WORKING_DAYS)
-        if due != review.due_date:
-            DepartmentReview.objects.filter(pk=review.pk).update(due_date=due)
-            changed += 1
-    return changed
+        if start not in due_on:
+            due_on[start] = calendar.add_working_days(start, days)
+        if due_on[start] != review.due_date:
+            moves[due_on[start]].append(review.pk)
+    for due, ids in moves.items():
+        DepartmentReview.objects.filter(pk__in=ids).update(due_date=due)
+    return sum(len(ids) for ids in moves.values())
 
 
 def register_rules() -> None:
@@ -80,6 +116,15 @@ def register_rules() -> None:
             label=_("Review not answered in time"),
             cadence=DAILY,
             scan=scan_review_overdue,
-            defaults={"to_head": True, "to_pmo": True},
+            defaults={"days": 3, "to_head": True, "to_pmo": True},
+        )
+    )
+    register(
+        RuleSpec(
+            code="retrospective_overdue",
+            label=_("Retrospective not filed"),
+            cadence=DAILY,
+            scan=scan_retrospective_overdue,
+            defaults={"days": 7, "to_initiator": True, "to_pmo": True},
         )
     )

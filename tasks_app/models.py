@@ -126,8 +126,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
         default=TaskState.TODO,
         choices=TaskState.choices,
         protected=True,
-        db_index=True,
-    )
+    )  # indexed with due_at below: the (state, due_at) index serves state lookups too
     progress_percent = models.PositiveSmallIntegerField(_("progress"), default=0)
     last_progress_at = models.DateTimeField(_("last progress update"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collab import calendar
+from collab import selectors as org
 from collab.models import User
 from collab.warnings import DAILY, HOURLY, Hit, RuleSpec, register
 from requests_app.choices import Priority, RequestState
@@ -34,14 +35,29 @@ def _tasks(queryset: QuerySet[Task]) -> QuerySet[Task]:
     )
 
 
-def _people(task: Task) -> dict[str, list[User]]:
+def _deputies(now) -> dict[int, list]:
+    """Return today's delegations by head, in one query: an escalation to a head who is
+    away reaches the deputy acting for them (for that department or for all)."""
+    acting: dict[int, list] = {}
+    for delegation in org.delegations_active(on=timezone.localdate(now)).select_related("deputy"):
+        acting.setdefault(delegation.head_id, []).append(delegation)
+    return acting
+
+
+def _people(task: Task, deputies: dict[int, list]) -> dict[str, list[User]]:
     roles: dict[str, list[User]] = {"responsible": [], "accountable": []}
     for assignment in task.assignments.all():
         if assignment.role == RaciRole.RESPONSIBLE:
             roles["responsible"].append(assignment.user)
         elif assignment.role == RaciRole.ACCOUNTABLE:
             roles["accountable"].append(assignment.user)
-    roles["head"] = list(task.responsible_department.heads.all())
+    heads = list(task.responsible_department.heads.all())
+    roles["head"] = heads + [
+        d.deputy
+        for head in heads
+        for d in deputies.get(head.pk, [])
+        if d.department_id in (None, task.responsible_department_id)
+    ]
     roles["initiator"] = [task.request.initiator]
     return roles
 
@@ -50,8 +66,8 @@ def _end_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
-def scan_due_soon(rule, now):
-    """Tasks not done whose due date is within N working days (more for urgent ones)."""
+def due_soon_tasks(rule, now) -> QuerySet[Task]:
+    """Return the tasks the due-soon rule selects at `now` (on the state, due_at index)."""
     today = timezone.localdate(now)
     windows = {
         Priority.NORMAL: rule.days if rule.days is not None else 1,
@@ -62,13 +78,19 @@ def scan_due_soon(rule, now):
     for importance, days in windows.items():
         limit = _end_of(calendar.add_working_days(today, days))
         condition |= Q(importance=importance, due_at__lte=limit)
-    tasks = _tasks(Task.objects.filter(condition, state__in=WORKING, due_at__gt=now))
-    for task in tasks:
-        yield Hit(obj=task, people=_people(task), url=task.get_absolute_url())
+    return _tasks(Task.objects.filter(condition, state__in=WORKING, due_at__gt=now))
+
+
+def scan_due_soon(rule, now):
+    """Tasks not done whose due date is within N working days (more for urgent ones)."""
+    deps = _deputies(now)
+    for task in due_soon_tasks(rule, now):
+        yield Hit(obj=task, people=_people(task, deps), url=task.get_absolute_url())
 
 
 def scan_stale(rule, now):
     """Tasks in progress with no progress update for N days (since start if none yet)."""
+    deps = _deputies(now)
     days = rule.days if rule.days is not None else 3
     cutoff = now - dt.timedelta(days=days)
     tasks = _tasks(
@@ -80,19 +102,24 @@ def scan_stale(rule, now):
         since = task.last_progress_at or task.started_at
         yield Hit(
             obj=task,
-            people=_people(task),
+            people=_people(task, deps),
             url=task.get_absolute_url(),
             context={"days": (now - since).days},
         )
 
 
+def overdue_tasks(now) -> QuerySet[Task]:
+    """Return the tasks past due and not delivered at `now` (on the state, due_at index)."""
+    return _tasks(Task.objects.filter(state__in=WORKING, due_at__lt=now))
+
+
 def scan_overdue(rule, now):
     """Tasks past due and not delivered: every day they stay so, the head hears of it."""
-    tasks = _tasks(Task.objects.filter(state__in=WORKING, due_at__lt=now))
-    for task in tasks:
+    deps = _deputies(now)
+    for task in overdue_tasks(now):
         yield Hit(
             obj=task,
-            people=_people(task),
+            people=_people(task, deps),
             url=task.get_absolute_url(),
             context={"days": (timezone.localdate(now) - timezone.localdate(task.due_at)).days},
         )
@@ -100,6 +127,7 @@ def scan_overdue(rule, now):
 
 def scan_last_hours(rule, now):
     """Tasks due within the next N hours and not submitted; once per task and due time."""
+    deps = _deputies(now)
     hours = rule.hours if rule.hours is not None else 6
     tasks = _tasks(
         Task.objects.filter(
@@ -109,32 +137,48 @@ def scan_last_hours(rule, now):
     for task in tasks:
         yield Hit(
             obj=task,
-            people=_people(task),
+            people=_people(task, deps),
             url=task.get_absolute_url(),
             period=f"due {timezone.localtime(task.due_at):%Y-%m-%dT%H:%M}",
         )
 
 
 def scan_acceptance_overdue(rule, now):
-    """Deliverables awaiting acceptance for more than N working days."""
+    """Deliverables awaiting acceptance for more than N working days.
+
+    Like a review's, acceptance is due N working days after the day of submission
+    (calendar.add_working_days) and overdue from the day after: a deliverable submitted
+    on Monday may be accepted until Thursday and warns on Friday.
+    """
+    deps = _deputies(now)
     days = rule.days if rule.days is not None else 3
-    # Submitted on or before this day → N working days have passed by today.
     today = timezone.localdate(now)
+    # Walk back to the Nth working day before today (holidays and 補班 included). A
+    # submission on the day before it has its N working days all before today.
     day, counted = today, 0
-    while counted < days:  # walk back N working days (holidays and 補班 included)
+    while counted < days:
         day -= dt.timedelta(days=1)
         if calendar.is_workday(day):
             counted += 1
-    tasks = _tasks(Task.objects.filter(state=TaskState.SUBMITTED, submitted_at__lte=_end_of(day)))
+    last_overdue_day = day - dt.timedelta(days=1)
+    tasks = _tasks(
+        Task.objects.filter(state=TaskState.SUBMITTED, submitted_at__lte=_end_of(last_overdue_day))
+    )
     for task in tasks:
-        yield Hit(obj=task, people=_people(task), url=task.get_absolute_url())
+        yield Hit(obj=task, people=_people(task, deps), url=task.get_absolute_url())
 
 
 def scan_asks_overdue(rule, now):
     """協作請求 still open after their expected date: the person or department asked
     (as "responsible"), that department's heads, and the asker (as "initiator")."""
     asks = (
-        CollabAsk.objects.filter(status=AskStatus.OPEN, expected_date__lt=timezone.localdate(now))
+        CollabAsk.objects.filter(
+            status=AskStatus.OPEN,
+            expected_date__lt=timezone.localdate(now),
+            # A cancelled or completed request, or an accepted task, needs no more help.
+            task__request__state__in=[RequestState.APPROVED, RequestState.IN_PROGRESS],
+        )
+        .exclude(task__state=TaskState.DONE)
         .select_related("task", "asked_by", "to_user", "to_department")
         .prefetch_related(
             Prefetch("to_department__heads", queryset=User.objects.filter(is_active=True))

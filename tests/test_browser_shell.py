@@ -1,8 +1,8 @@
 """Browser journey through the shell in real Chromium (Playwright, Debian's chromium)."""
 
 import pytest
-from playwright.sync_api import expect
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from tests.factories import UserFactory
 

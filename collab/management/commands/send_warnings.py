@@ -26,9 +26,12 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run=False, now=None, cadence="all", **options):
         moment = timezone.now()
         if now:
-            parsed = parse_datetime(now) or (
-                dt.datetime.fromisoformat(now) if now.count("-") == 2 else None
-            )
+            try:
+                parsed = parse_datetime(now) or (
+                    dt.datetime.fromisoformat(now) if now.count("-") == 2 else None
+                )
+            except ValueError:  # well formed but impossible, e.g. month 13 or 25:00
+                parsed = None
             if parsed is None:
                 raise CommandError(_("--now must be an ISO date and time."))
             moment = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)

@@ -1,0 +1,44 @@
+"""Escalations to a head who is away reach the deputy acting for them."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from collab import warnings
+from tasks_app import services
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_approved_request,
+    make_task,
+)
+
+
+@pytest.mark.django_db
+def test_overdue_task_escalates_to_the_heads_deputy(pmo):
+    mkt = DepartmentFactory()
+    head = UserFactory(department=mkt)
+    mkt.heads.add(head)
+    deputy = UserFactory(department=mkt)
+    DelegationFactory(head=head, deputy=deputy)
+    other_deputy = UserFactory(department=mkt)
+    DelegationFactory(head=head, deputy=other_deputy, department=DepartmentFactory())
+    owner = UserFactory(department=mkt)
+    req = make_approved_request(initiator=owner, departments=[mkt], pmo=pmo, committed="")
+    start = timezone.localdate() - dt.timedelta(days=10)
+    task = make_task(
+        request=req,
+        responsible=owner,
+        accountable=head,
+        department=mkt,
+        start_date=start,
+        due_at=services.due_at(start + dt.timedelta(days=2)),
+    )
+    services.breakdown_sign(request=req, by=head, department=mkt)
+    services.task_start(task=task, by=owner)
+    items = warnings.collect(now=timezone.now(), cadences=(warnings.DAILY,))
+    overdue = {i.recipient for i in items if i.rule == "task_overdue"}
+    assert {owner, head, deputy} <= overdue
+    assert other_deputy not in overdue  # deputised for another department only

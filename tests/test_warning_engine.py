@@ -32,7 +32,8 @@ from collab import warnings as engine
 from collab.models import Delegation, Notification, User, WarningDigest, WarningItem
 from collab.tasks import send_warning_digest_task
 from requests_app import services as request_services
-from requests_app.models import DepartmentReview
+from requests_app.choices import RequestState
+from requests_app.models import CollabRequest, DepartmentReview
 from tasks_app import services as task_services
 from tasks_app import warnings as task_rules
 from tasks_app.models import CollabAsk, Task, TaskAssignment
@@ -407,6 +408,12 @@ def _rows_of_every_kind(world: World, time_machine) -> None:
         initiator=world.initiator, departments=[world.mkt, world.tech], lead=world.mkt
     )
     request_services.request_submit(request=req, by=world.initiator)
+    # Completed more than a week ago with no retrospective (completion itself needs the
+    # acceptance stage, a later issue, so the end state is set directly).
+    done = make_request(initiator=world.initiator, departments=[world.mkt])
+    CollabRequest.objects.filter(pk=done.pk).update(
+        state=RequestState.COMPLETED, completed_at=NOW - dt.timedelta(days=8)
+    )
 
 
 @pytest.mark.django_db

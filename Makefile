@@ -60,6 +60,8 @@ run: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
+	@# The demo's warning digests land in var/mail/ (read them at /dev/mail/); idempotent.
+	$(PY) manage.py send_warnings
 	@echo "Serving on http://127.0.0.1:8000 — log in as pmo / collab-demo (see README)."
 	$(PY) manage.py runserver 127.0.0.1:8000
 

@@ -79,3 +79,24 @@ def user_department_ids(user: User) -> set[int]:
 
 def user_is_head(user: User) -> bool:
     return user.headed_departments.exists()
+
+
+class ActingHeads:
+    """Today's heads and deputies of any department, from one query of delegations.
+
+    For scans that escalate "to the head" over many rows: `of(department, heads)` adds
+    the deputies acting for those heads (for that department or for all they lead).
+    """
+
+    def __init__(self, *, on: dt.date | None = None):
+        self._by_head: dict[int, list[Delegation]] = {}
+        for delegation in delegations_active(on=on).select_related("deputy"):
+            self._by_head.setdefault(delegation.head_id, []).append(delegation)
+
+    def of(self, department_id: int, heads: list[User]) -> list[User]:
+        return heads + [
+            d.deputy
+            for head in heads
+            for d in self._by_head.get(head.pk, [])
+            if d.department_id in (None, department_id)
+        ]

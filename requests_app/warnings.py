@@ -35,22 +35,14 @@ def scan_review_overdue(rule, now):
             Prefetch("department__heads", queryset=User.objects.filter(is_active=True))
         )
     )
-    deputies = {}
-    for delegation in org.delegations_active(on=today).select_related("deputy"):
-        deputies.setdefault(delegation.head_id, []).append(delegation)
+    acting = org.ActingHeads(on=today)
     for review in reviews:
         if review.round != review.request.review_round:
             continue
-        heads = list(review.department.heads.all())
-        acting = [
-            d.deputy
-            for head in heads
-            for d in deputies.get(head.pk, [])
-            if d.department_id in (None, review.department_id)
-        ]
+        heads = acting.of(review.department_id, list(review.department.heads.all()))
         yield Hit(
             obj=review,
-            people={"head": heads + acting, "initiator": [review.request.initiator]},
+            people={"head": heads, "initiator": [review.request.initiator]},
             url=review.request.get_absolute_url(),
             context={"days": (today - review.due_date).days},
         )

@@ -35,29 +35,21 @@ def _tasks(queryset: QuerySet[Task]) -> QuerySet[Task]:
     )
 
 
-def _deputies(now) -> dict[int, list]:
-    """Return today's delegations by head, in one query: an escalation to a head who is
-    away reaches the deputy acting for them (for that department or for all)."""
-    acting: dict[int, list] = {}
-    for delegation in org.delegations_active(on=timezone.localdate(now)).select_related("deputy"):
-        acting.setdefault(delegation.head_id, []).append(delegation)
-    return acting
+def _deputies(now) -> org.ActingHeads:
+    """An escalation to a head who is away reaches the deputy acting for them."""
+    return org.ActingHeads(on=timezone.localdate(now))
 
 
-def _people(task: Task, deputies: dict[int, list]) -> dict[str, list[User]]:
+def _people(task: Task, deputies: org.ActingHeads) -> dict[str, list[User]]:
     roles: dict[str, list[User]] = {"responsible": [], "accountable": []}
     for assignment in task.assignments.all():
         if assignment.role == RaciRole.RESPONSIBLE:
             roles["responsible"].append(assignment.user)
         elif assignment.role == RaciRole.ACCOUNTABLE:
             roles["accountable"].append(assignment.user)
-    heads = list(task.responsible_department.heads.all())
-    roles["head"] = heads + [
-        d.deputy
-        for head in heads
-        for d in deputies.get(head.pk, [])
-        if d.department_id in (None, task.responsible_department_id)
-    ]
+    roles["head"] = deputies.of(
+        task.responsible_department_id, list(task.responsible_department.heads.all())
+    )
     roles["initiator"] = [task.request.initiator]
     return roles
 

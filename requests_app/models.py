@@ -110,7 +110,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Submit"), "admin": False},
     )
     def submit(self):
-        pass
+        """Hand the request to the departments for review."""
 
     @transition(
         field=state,
@@ -119,7 +119,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Send back for revision"), "admin": False},
     )
     def send_back(self):
-        pass
+        """Return the request to its initiator for revision."""
 
     @transition(
         field=state,
@@ -129,7 +129,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Confirm as project"), "admin": True},
     )
     def confirm(self):
-        pass
+        """Confirm the request as a project (確認立項)."""
 
     @transition(
         field=state,
@@ -139,7 +139,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Start work"), "admin": True},
     )
     def start(self):
-        pass
+        """Start the work on the signed breakdown."""
 
     @transition(
         field=state,
@@ -149,7 +149,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Complete"), "admin": True},
     )
     def complete(self):
-        pass
+        """Close the request after its final acceptance."""
 
     @transition(
         field=state,
@@ -158,7 +158,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Cancel request"), "admin": True},
     )
     def cancel(self):
-        pass
+        """Cancel an open request."""
 
 
 class RequestDepartment(models.Model):

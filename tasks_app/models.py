@@ -211,19 +211,19 @@ class Task(ConcurrentTransitionMixin, models.Model):
         conditions=[guards.request_in_progress, guards.predecessors_done_or_overridden],
     )
     def start(self):
-        pass
+        """Start work on the task (開始執行)."""
 
     @transition(field=state, source=TaskState.IN_PROGRESS, target=TaskState.SUBMITTED)
     def submit(self):
-        pass
+        """Submit the deliverable for acceptance."""
 
     @transition(field=state, source=TaskState.SUBMITTED, target=TaskState.DONE)
     def accept(self):
-        pass
+        """Accept the deliverable: the task is done."""
 
     @transition(field=state, source=TaskState.SUBMITTED, target=TaskState.IN_PROGRESS)
     def reject_delivery(self):
-        pass
+        """Send the delivery back for rework."""
 
 
 # Percentage points a task may trail its even-pace plan before it counts as behind (滯後).

@@ -249,6 +249,42 @@ def _next_sequence(breakdown: Breakdown) -> int:
     return used + 1
 
 
+TASK_FIELDS = (
+    "name",
+    "description",
+    "responsible_department",
+    "start_date",
+    "due_at",
+    "deliverable",
+    "acceptance_criteria",
+    "importance",
+    "buffer_days",
+)
+
+
+def _task_snapshot(task: Task, supporting=None, depends_on=None, raci=None) -> tuple:
+    """Return what a breakdown edit can change on a task, to tell a real edit from none.
+
+    Without the lists, read the saved departments, dependencies and RACI of the task.
+    """
+    fields = tuple(
+        getattr(task, f"{f}_id" if f == "responsible_department" else f) for f in TASK_FIELDS
+    )
+    if supporting is None:
+        supporting_ids = set(task.supporting_departments.values_list("pk", flat=True))
+        depends_ids = set(task.depends_on.values_list("pk", flat=True))
+        roles = set(task.assignments.values_list("user_id", "role"))
+    else:
+        supporting_ids = {d.pk for d in supporting}
+        depends_ids = {t.pk for t in depends_on}
+        roles = (
+            {(raci["R"].pk, "R"), (raci["A"].pk, "A")} if raci.get("R") and raci.get("A") else set()
+        )
+        for role in ("C", "I"):
+            roles |= {(u.pk, role) for u in raci.get(role, [])}
+    return fields, supporting_ids, depends_ids, roles
+
+
 @transaction.atomic
 def task_save(
     *,
@@ -262,7 +298,8 @@ def task_save(
 ) -> Task:
     """Add a task to the breakdown, or change one; RACI is {"R": u, "A": u, "C": [...], "I": [...]}.
 
-    Every change makes a new breakdown version and voids the signatures already given.
+    Every change makes a new breakdown version and voids the signatures already given;
+    saving a task unchanged does nothing, so the signatures stand.
     """
     request = _lock_request_for_breakdown(request, by)
     breakdown = breakdown_of(request, lock=True)
@@ -271,19 +308,12 @@ def task_save(
         task = Task(request=request)
     else:
         task = Task.objects.select_for_update().get(pk=task.pk, request=request)
-    for field in (
-        "name",
-        "description",
-        "responsible_department",
-        "start_date",
-        "due_at",
-        "deliverable",
-        "acceptance_criteria",
-        "importance",
-        "buffer_days",
-    ):
+        before = _task_snapshot(task)
+    for field in TASK_FIELDS:
         if field in data:
             setattr(task, field, data[field])
+    if not creating and before == _task_snapshot(task, supporting, depends_on, raci):
+        return task
     _check_task(request=request, task=task, supporting=supporting, depends_on=depends_on, raci=raci)
     if creating:
         task.sequence = _next_sequence(breakdown)

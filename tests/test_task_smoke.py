@@ -71,3 +71,29 @@ def test_owner_cannot_accept_own_deliverable(pmo):
         services.task_accept(task=task, by=initiator)
     task = services.task_accept(task=task, by=head)
     assert task.state == TaskState.DONE
+
+
+@pytest.mark.django_db
+def test_saving_a_task_unchanged_keeps_the_signatures(pmo):
+    """Only a real edit voids signatures; saving the same values is not a change."""
+    mkt, tech = DepartmentFactory(), DepartmentFactory()
+    head = UserFactory(department=mkt)
+    mkt.heads.add(head)
+    tech.heads.add(UserFactory(department=tech))  # has not signed: the request stays 已立項
+    initiator = UserFactory(department=mkt)
+    req = make_approved_request(initiator=initiator, departments=[mkt, tech], pmo=pmo)
+    task = req.tasks.order_by("sequence").first()
+    services.breakdown_sign(request=req, by=head, department=mkt)
+    version = req.breakdown.version
+    same = {f: getattr(task, f) for f in services.TASK_FIELDS}
+    raci = {"R": task.assignments.get(role="R").user, "A": task.assignments.get(role="A").user}
+    services.task_save(request=req, by=initiator, data=same, raci=raci, task=task)
+    req.breakdown.refresh_from_db()
+    assert req.breakdown.version == version
+    assert req.breakdown.signatures.filter(voided_at__isnull=True).count() == 1
+    services.task_save(
+        request=req, by=initiator, data={**same, "name": "改過的名稱"}, raci=raci, task=task
+    )
+    req.breakdown.refresh_from_db()
+    assert req.breakdown.version == version + 1
+    assert not req.breakdown.signatures.filter(voided_at__isnull=True).exists()

@@ -24,6 +24,8 @@ from . import permissions, services
 from .choices import RequestState
 from .models import (
     Attachment,
+    CaseArchived,
+    CaseRecord,
     CollabRequest,
     DepartmentReview,
     Goal,
@@ -64,9 +66,122 @@ def _may_edit(user, obj: CollabRequest | None) -> bool:
     """Return True when `user` may change the request's content in admin now."""
     return (
         obj is not None
+        and not is_archived_case(obj)
         and user.has_perm("requests_app.change_collabrequest")
         and permissions.can_edit(user, obj)
     )
+
+
+# --- archived cases are read-only (shared by every admin of a case model) ----------
+
+
+def case_of(obj) -> CollabRequest | None:
+    """Return the request (the case) that `obj` belongs to, or None."""
+    if isinstance(obj, CollabRequest):
+        return obj
+    if isinstance(obj, CaseRecord):
+        return obj.case_request()
+    return None
+
+
+def is_archived_case(obj) -> bool:
+    """Return True when `obj` is, or belongs to, an archived case."""
+    request = case_of(obj)
+    return bool(request is not None and request.is_archived)
+
+
+def _open_cases_only(queryset, model):
+    """Narrow a choice list of requests or case records to cases not archived."""
+    if issubclass(model, CollabRequest):
+        return queryset.filter(is_archived=False)
+    if issubclass(model, CaseRecord):
+        return queryset.filter(**{model.case_path.replace(".", "__") + "__is_archived": False})
+    return queryset
+
+
+class ArchivedCaseAdminMixin:
+    """Show an archived case (歸檔) read-only in admin, whoever looks, superusers included.
+
+    Put it first in the bases of the ModelAdmin of any case model (CollabRequest or a
+    CaseRecord). On an archived object the admin offers no change, delete or
+    state-machine button and refuses them when posted; a bulk delete that includes one
+    is refused; and no choice list offers an archived case to attach a new row to. The
+    models (CaseRecord) and the PostgreSQL triggers refuse the writes as well: this
+    keeps admin from offering what would be refused.
+    """
+
+    def has_change_permission(self, request, obj=None):
+        if is_archived_case(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if is_archived_case(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # The "delete selected" action deletes through the queryset, past Model.delete().
+        if any(is_archived_case(obj) for obj in queryset):
+            raise PermissionDenied(CaseArchived().messages[0])
+        super().delete_queryset(request, queryset)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        model = db_field.related_model
+        if issubclass(model, (CollabRequest, CaseRecord)):
+            queryset = kwargs.get("queryset")
+            if queryset is None:
+                queryset = self.get_field_queryset(kwargs.get("using"), db_field, request)
+            if queryset is None:
+                queryset = model._default_manager.using(kwargs.get("using"))
+            kwargs["queryset"] = _open_cases_only(queryset, model)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # django-fsm-2's FSMAdminMixin: no buttons on an archived case, and a posted one is
+    # refused (admins that run transitions through services get the services' refusal).
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        if is_archived_case(obj):
+            return []
+        return super()._get_fsm_extra_context(request=request, obj=obj)
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        if is_archived_case(obj):
+            self.message_user(request, CaseArchived().messages[0], messages.ERROR)
+            return False
+        return super()._apply_fsm_transition(
+            obj=obj, transition_name=transition_name, request=request, kwargs=kwargs
+        )
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        obj = self.get_object(request, unquote(object_id))
+        if is_archived_case(obj):
+            self.message_user(request, CaseArchived().messages[0], messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            )
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+
+class ArchivedCaseInlineMixin:
+    """The inline counterpart of ArchivedCaseAdminMixin: no add, change or delete of the
+    rows shown on an archived case's page (`obj` is the parent object)."""
+
+    def has_add_permission(self, request, obj=None):
+        if is_archived_case(obj):
+            return False
+        return super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if is_archived_case(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if is_archived_case(obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 class CancelForm(forms.Form):
@@ -82,7 +197,7 @@ class CancelForm(forms.Form):
 # --- inlines -------------------------------------------------------------------------
 
 
-class _RequestRowsInline(admin.TabularInline):
+class _RequestRowsInline(ArchivedCaseInlineMixin, admin.TabularInline):
     """Rows shown on a request's page; whoever may open the request may see them."""
 
     extra = 0
@@ -224,7 +339,7 @@ class RequestEventInline(_ReadOnlyInline):
 
 
 @admin.register(CollabRequest)
-class CollabRequestAdmin(FSMAdminMixin, admin.ModelAdmin):
+class CollabRequestAdmin(ArchivedCaseAdminMixin, FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["state"]
     fsm_forms = {"cancel": CancelForm}
     # The state the person saw, posted back with a button so that a request that moved
@@ -293,6 +408,8 @@ class CollabRequestAdmin(FSMAdminMixin, admin.ModelAdmin):
                     "completed_at",
                     "cancel_reason",
                     "is_archived",
+                    "archived_at",
+                    "is_confidential",
                     "created_at",
                     "updated_at",
                 ],
@@ -310,6 +427,8 @@ class CollabRequestAdmin(FSMAdminMixin, admin.ModelAdmin):
         "completed_at",
         "cancel_reason",
         "is_archived",
+        "archived_at",
+        "is_confidential",
         "created_at",
         "updated_at",
     ]

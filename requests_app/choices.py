@@ -64,3 +64,8 @@ class EventKind(models.TextChoices):
     BREAKDOWN = "breakdown", _("Task breakdown changed")
     SIGNED = "signed", _("Task breakdown signed")
     SIGNATURES_VOIDED = "voided", _("Signatures voided by a change")
+    FINAL_OPENED = "final_opened", _("Final acceptance opened")
+    FINAL_SIGNED = "final_signed", _("Final acceptance signed")
+    FINAL_RETURNED = "final_returned", _("Final acceptance returned")
+    RETROSPECTIVE = "retrospective", _("Retrospective filed")
+    ARCHIVED = "archived", _("Archived")

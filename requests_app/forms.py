@@ -54,6 +54,7 @@ class RequestForm(BootstrapMixin, forms.ModelForm):
             "expected_deliverables",
             "data_needs",
             "notes",
+            "is_confidential",
         ]
         widgets = {
             "expected_completion": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

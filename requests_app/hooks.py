@@ -1,7 +1,8 @@
 """What later stages do when a request moves on, registered from their AppConfig.ready().
 
 tasks_app registers the generation of draft tasks from the departments' commitments to
-run inside the 確認立項 transaction; this app never imports it.
+run inside the 確認立項 transaction; review_app registers what starts at 已完成. This app
+never imports them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 _after_confirm: list[Callable] = []
+_after_complete: list[Callable] = []
 
 
 def register_after_confirm(hook: Callable) -> None:
@@ -18,4 +20,16 @@ def register_after_confirm(hook: Callable) -> None:
 
 def run_after_confirm(*, request, by) -> None:
     for hook in _after_confirm:
+        hook(request=request, by=by)
+
+
+def register_after_complete(hook: Callable) -> None:
+    """Run `hook(request=, by=)` inside the 已完成 transaction (review_app: the
+    retrospective and the feedback forms)."""
+    if hook not in _after_complete:
+        _after_complete.append(hook)
+
+
+def run_after_complete(*, request, by) -> None:
+    for hook in _after_complete:
         hook(request=request, by=by)

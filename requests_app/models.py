@@ -6,6 +6,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +25,47 @@ from .choices import (
     ResourceKind,
     ReviewDecision,
 )
+
+
+class CaseArchived(ValidationError):
+    """A write to a case that is archived (歸檔): the whole case is read-only."""
+
+    def __init__(self, message=None):
+        super().__init__(message or _("This case is archived and read-only."), code="archived")
+
+
+class CaseRecord:
+    """Mixin of every model that belongs to a case: no save or delete once it is archived.
+
+    `case_path` is the dotted attribute path from the record to its CollabRequest
+    ("request", "task.request", ...). Services refuse first with their own message and
+    PostgreSQL triggers (review_app migration) refuse queryset writes too; this is the
+    model's own guard, so admin and shell saves are refused with a translated error.
+    """
+
+    case_path = "request"
+
+    def case_request(self):
+        obj = self
+        for name in self.case_path.split("."):
+            obj = getattr(obj, name, None)
+            if obj is None:
+                return None
+        return obj
+
+    def case_is_archived(self) -> bool:
+        request = self.case_request()
+        return bool(request is not None and request.archived_when_loaded())
+
+    def save(self, *args, **kwargs):
+        if self.case_is_archived():
+            raise CaseArchived()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.case_is_archived():
+            raise CaseArchived()
+        return super().delete(*args, **kwargs)
 
 
 class CollabRequest(ConcurrentTransitionMixin, models.Model):
@@ -75,6 +117,15 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True, editable=False)
     is_archived = models.BooleanField(_("archived"), default=False, editable=False)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    is_confidential = models.BooleanField(
+        _("confidential"),
+        default=False,
+        help_text=_(
+            "Once archived, a case is readable by all staff as a reference unless it is "
+            "confidential; a confidential case keeps the request's own visibility."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -93,8 +144,35 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return f"{self.number} {self.name}" if self.number else self.name
 
+    def save(self, *args, **kwargs):
+        if self.archived_when_loaded():
+            raise CaseArchived()
+        super().save(*args, **kwargs)
+        self._archived_in_db = self.is_archived
+
     def get_absolute_url(self):
         return reverse("requests_app:detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        if self.archived_when_loaded():
+            raise CaseArchived()
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._archived_in_db = instance.__dict__.get("is_archived", False)
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        # refresh_from_db copies the fields only: keep the guard's view of the row in step.
+        if fields is None or "is_archived" in fields:
+            self._archived_in_db = self.is_archived
+
+    def archived_when_loaded(self) -> bool:
+        """Whether the row was archived when it was read: archiving itself is one save."""
+        return getattr(self, "_archived_in_db", False)
 
     @property
     def is_open(self) -> bool:
@@ -161,7 +239,7 @@ class CollabRequest(ConcurrentTransitionMixin, models.Model):
         """Cancel an open request."""
 
 
-class RequestDepartment(models.Model):
+class RequestDepartment(CaseRecord, models.Model):
     """A collaborating department of a request; one of them may lead (主導)."""
 
     request = models.ForeignKey(
@@ -192,7 +270,7 @@ class RequestDepartment(models.Model):
         return str(self.department)
 
 
-class Goal(models.Model):
+class Goal(CaseRecord, models.Model):
     """A measurable goal, compared with its actual value in the retrospective."""
 
     request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="goals")
@@ -214,7 +292,7 @@ class Goal(models.Model):
         return self.description
 
 
-class Milestone(models.Model):
+class Milestone(CaseRecord, models.Model):
     request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="milestones")
     name = models.CharField(_("milestone"), max_length=100)
     date = models.DateField(_("date"))
@@ -228,7 +306,7 @@ class Milestone(models.Model):
         return self.name
 
 
-class ResourceNeed(models.Model):
+class ResourceNeed(CaseRecord, models.Model):
     """What one department must contribute: people, budget, data..."""
 
     request = models.ForeignKey(
@@ -251,7 +329,7 @@ class ResourceNeed(models.Model):
         return self.description
 
 
-class Attachment(models.Model):
+class Attachment(CaseRecord, models.Model):
     """A file attached to a request; every upload of it is a new version."""
 
     request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="attachments")
@@ -276,7 +354,9 @@ def _version_path(instance: AttachmentVersion, filename: str) -> str:
     return f"attachments/{instance.attachment.request_id}/{uuid.uuid4().hex}{suffix}"
 
 
-class AttachmentVersion(models.Model):
+class AttachmentVersion(CaseRecord, models.Model):
+    case_path = "attachment.request"
+
     attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField(_("version"))
     file = models.FileField(_("file"), upload_to=_version_path, max_length=200)
@@ -304,7 +384,7 @@ class AttachmentVersion(models.Model):
         return f"{self.original_name} v{self.version}"
 
 
-class DepartmentReview(models.Model):
+class DepartmentReview(CaseRecord, models.Model):
     """One department's answer in one review round. Earlier rounds stay as history."""
 
     request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="reviews")
@@ -364,7 +444,7 @@ class DepartmentReview(models.Model):
         return [line.strip() for line in self.committed_tasks.splitlines() if line.strip()]
 
 
-class RequestEvent(StateLog):
+class RequestEvent(CaseRecord, StateLog):
     """A line of the request's timeline: transitions, reviews, edits, uploads."""
 
     request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="events")

@@ -6,6 +6,11 @@ PMO, executives and superusers see all; anyone else only through a per-object gr
 in django-guardian's direct-foreign-key table (e.g. a RACI role, granted by tasks_app).
 The department rule is a join on indexed foreign keys, not a row per person in
 guardian's tables, so it stays cheap at scale (guardian's performance page).
+An archived case (歸檔) is a reference for all active staff unless it is confidential;
+a confidential one keeps the rules above. That is one more term on the request's own
+columns, so it adds no join.
+
+Every can_* below says no for an archived case: it is read-only for everyone.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ def visible_requests(user: User, queryset: QuerySet | None = None) -> QuerySet[C
         | Q(initiator=user)
         | Exists(collaborates)
         | Exists(granted)
+        | Q(is_archived=True, is_confidential=False)
     )
 
 
@@ -95,7 +101,8 @@ def can_attach(user: User, request: CollabRequest) -> bool:
 def review_actor(user: User, review: DepartmentReview) -> Actor | None:
     """Return how `user` may answer this review (as head or deputy), or None."""
     if (
-        review.decision != ReviewDecision.PENDING
+        review.request.is_archived
+        or review.decision != ReviewDecision.PENDING
         or review.round != review.request.review_round
         or review.request.state != RequestState.PENDING
     ):
@@ -105,10 +112,14 @@ def review_actor(user: User, review: DepartmentReview) -> Actor | None:
 
 def can_confirm(user: User, request: CollabRequest | None = None) -> bool:
     """The PMO (and platform admins) confirm a request as a project."""
+    if request is not None and request.is_archived:
+        return False
     return _active(user) and (user.is_pmo or user.is_platform_admin)
 
 
 def can_start(user: User, request: CollabRequest) -> bool:
+    if request.is_archived:
+        return False
     return _active(user) and (
         user.is_pmo or user.is_platform_admin or request.initiator_id == user.pk
     )
@@ -120,7 +131,7 @@ def can_complete(user: User, request: CollabRequest) -> bool:
 
 def can_cancel(user: User, request: CollabRequest) -> bool:
     """The initiator or the PMO cancel an open request."""
-    if not _active(user) or request.state not in OPEN_STATES:
+    if not _active(user) or request.state not in OPEN_STATES or request.is_archived:
         return False
     return request.initiator_id == user.pk or user.is_pmo or user.is_platform_admin
 
@@ -134,7 +145,7 @@ def can_transition(user: User, request: CollabRequest, name: str) -> bool:
         "complete": can_complete,
         "cancel": can_cancel,
     }.get(name)
-    return bool(rule and user.is_authenticated and rule(user, request))
+    return bool(rule and user.is_authenticated and not request.is_archived and rule(user, request))
 
 
 def reviews_actable(user: User) -> QuerySet[DepartmentReview]:

@@ -31,6 +31,7 @@ from .choices import EventKind, RequestState, ReviewDecision
 from .models import (
     Attachment,
     AttachmentVersion,
+    CaseArchived,
     CollabRequest,
     DepartmentReview,
     Goal,
@@ -94,9 +95,23 @@ def event_log(
 # --- helpers -------------------------------------------------------------------------
 
 
+def refuse_archived(request: CollabRequest) -> None:
+    """Refuse any write to an archived case (歸檔), before anything else is checked.
+
+    Call it on a row read under the service's lock, so that an archiving that commits
+    meanwhile is seen. The models and the database refuse such writes too; this says so
+    first, in words.
+    """
+    if request.is_archived:
+        raise CaseArchived(
+            _("“%(request)s” is archived: the whole case is read-only.") % {"request": request}
+        )
+
+
 def _lock(request: CollabRequest, expected_state: str | None) -> CollabRequest:
     """Return the request re-read under a row lock; refuse if its state moved on."""
     locked = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    refuse_archived(locked)
     expected = request.state if expected_state is None else expected_state
     if locked.state != expected:
         raise RequestConflict(
@@ -220,6 +235,7 @@ def request_save(
         "expected_completion",
         "priority",
         "notes",
+        "is_confidential",
     ]
     for field in editable:
         if field in data:
@@ -476,12 +492,21 @@ def request_start(
 
 @transaction.atomic
 def request_complete(
-    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+    *,
+    request: CollabRequest,
+    by: User,
+    comment: str = "",
+    expected_state: str | None = None,
+    authorised: bool = False,
 ) -> CollabRequest:
-    """Close the request once its final acceptance has passed."""
+    """Close the request once its final acceptance has passed.
+
+    `authorised` is set by the final acceptance (review_app): the last department's
+    signature completes the request, whoever signed it.
+    """
     request = _lock(request, expected_state)
     _check_source(request, "complete")
-    if not permissions.can_complete(by, request):
+    if not authorised and not permissions.can_complete(by, request):
         raise PermissionDenied(_("You cannot complete this project."))
     request.completed_at = timezone.now()
     _transition(
@@ -492,6 +517,7 @@ def request_complete(
         comment=comment,
         extra_fields=["completed_at"],
     )
+    hooks.run_after_complete(request=request, by=by)
     return request
 
 
@@ -569,6 +595,7 @@ def attachment_add(
             {"note": _("Keep the note under %(limit)d characters.") % {"limit": note_limit}}
         )
     request = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    refuse_archived(request)
     if not permissions.can_attach(by, request):
         raise PermissionDenied(_("Files can no longer be added to this request."))
     if attachment is None:

@@ -1,9 +1,15 @@
 from django.urls import path
 
 from . import views
+from .views import acceptance, archive, closing, feedback
 
 app_name = "review_app"
 urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("requests/<int:pk>/case/", views.case, name="case"),
+    *acceptance.urlpatterns,
+    *closing.urlpatterns,
+    *feedback.urlpatterns,
+    *archive.urlpatterns,
 ]

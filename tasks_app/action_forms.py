@@ -119,14 +119,6 @@ class SubmitForm(ActionForm):
     files = MultipleFileField(label=_("Deliverable files"), required=False)
 
 
-class AcceptForm(ActionForm):
-    comment = _text(_("Comment (optional)"), required=False)
-
-
-class RejectForm(ActionForm):
-    reason = _text(_("What must be reworked?"), rows=3)
-
-
 class DueChangeForm(ActionForm):
     """A new due date (and time) with its reason and solution, kept in the history."""
 

@@ -65,6 +65,7 @@ def _may_edit(user, task: Task | None) -> bool:
     return (
         task is not None
         and task.pk is not None
+        and not request_admin.is_archived_case(task)
         and user.has_perm("tasks_app.change_task")
         and permissions.can_edit_breakdown(user, task.request)
     )
@@ -137,7 +138,7 @@ class RaciFormSet(BaseInlineFormSet):
         return raci
 
 
-class TaskAssignmentInline(admin.TabularInline):
+class TaskAssignmentInline(request_admin.ArchivedCaseInlineMixin, admin.TabularInline):
     model = TaskAssignment
     formset = RaciFormSet
     fields = ["role", "user"]
@@ -197,7 +198,7 @@ class DueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "name",
@@ -443,7 +444,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(BreakdownSignature)
-class BreakdownSignatureAdmin(admin.ModelAdmin):
+class BreakdownSignatureAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
     """Read-only record of the heads' 簽署, voided ones included."""
 
     list_display = [
@@ -496,7 +497,7 @@ class BreakdownSignatureAdmin(admin.ModelAdmin):
 # --- the request's tasks, on the request's admin page ---------------------------------
 
 
-class RequestTaskInline(admin.TabularInline):
+class RequestTaskInline(request_admin.ArchivedCaseInlineMixin, admin.TabularInline):
     """The tasks of a request, read-only; they are edited on the task's own admin page."""
 
     model = Task

@@ -42,5 +42,8 @@ class TaskEventKind(models.TextChoices):
     SUBMIT = "submit", _("Deliverable submitted")
     ACCEPT = "accept", _("Accepted")
     REJECT = "reject", _("Delivery rejected")
+    VERDICT = "verdict", _("Acceptance answer")
+    RECTIFY = "rectify", _("Sent back for rectification")
+    FAIL = "fail", _("Failed acceptance")
     DUE_CHANGED = "due_changed", _("Due date changed")
     PROGRESS = "progress", _("Progress updated")

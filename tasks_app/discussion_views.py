@@ -74,7 +74,8 @@ def asks_answerable(user: User, *, department_ids: set[int] | None = None) -> Qu
             org.departments_actable(user=user).values_list("pk", flat=True)
         )
     return CollabAsk.objects.filter(
-        Q(to_user=user) | Q(to_user__isnull=True, to_department_id__in=department_ids)
+        Q(to_user=user) | Q(to_user__isnull=True, to_department_id__in=department_ids),
+        task__request__is_archived=False,  # an archived case is read-only
     )
 
 
@@ -329,8 +330,13 @@ def discussion_context(
         answer_forms[ask_pk] = form
     for ask in asks:
         ask.can_answer = ask.pk in answerable
-        # As services.ask_close: the person who asked closes an ask that is not closed.
-        ask.can_close = ask.asked_by_id == user.pk and ask.status != AskStatus.CLOSED
+        # As services.ask_close: the person who asked closes an ask that is not closed,
+        # while the case is not archived.
+        ask.can_close = (
+            ask.asked_by_id == user.pk
+            and ask.status != AskStatus.CLOSED
+            and not task.request.is_archived
+        )
         ask.answer_form = answer_forms.get(ask.pk) or (
             AnswerForm(ask_pk=ask.pk) if ask.can_answer else None
         )
@@ -456,6 +462,8 @@ def _form_errors(form: forms.Form) -> ValidationError:
 def comment_add(request, pk):
     """Post a comment; each @username mentioned is notified (people who can see the task)."""
     task = _task(request, pk)
+    if not permissions.can_comment(request.user, task):
+        raise PermissionDenied(_("You cannot comment on this task."))
     form = CommentForm(request.POST)
     if not form.is_valid():
         if request.htmx:
@@ -539,6 +547,8 @@ def ask_close(request, pk, ask_pk):
         services.ask_close(ask=ask, by=request.user)
     except (TaskConflict, TaskRefused) as exc:
         return _conflict(request, task, str(exc))
+    except ValidationError as exc:  # the case is archived
+        return _conflict(request, task, " ".join(exc.messages))
     return _done(request, task, _("The request for help was closed."))
 
 
@@ -565,7 +575,11 @@ def asks_inbox(request):
         )
     for ask in rows:
         ask.can_answer = ask.pk in answerable
-        ask.can_close = ask.asked_by_id == request.user.pk and ask.status != AskStatus.CLOSED
+        ask.can_close = (
+            ask.asked_by_id == request.user.pk
+            and ask.status != AskStatus.CLOSED
+            and not ask.task.request.is_archived
+        )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -15,7 +15,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from collab.models import Department, StateLog
 from requests_app.choices import Priority
-from requests_app.models import CollabRequest, DepartmentReview
+from requests_app.models import CaseRecord, CollabRequest, DepartmentReview
 
 from . import guards
 from .choices import AskStatus, RaciRole, RiskLevel, TaskEventKind, TaskState
@@ -23,7 +23,7 @@ from .choices import AskStatus, RaciRole, RiskLevel, TaskEventKind, TaskState
 DEFAULT_DUE_TIME = dt.time(17, 0)
 
 
-class Breakdown(models.Model):
+class Breakdown(CaseRecord, models.Model):
     """The task breakdown of one request; its version counts every change to it.
 
     Heads sign a version; any change to the tasks or their RACI makes a new version and
@@ -45,8 +45,10 @@ class Breakdown(models.Model):
         return f"{self.request} v{self.version}"
 
 
-class BreakdownSignature(models.Model):
+class BreakdownSignature(CaseRecord, models.Model):
     """A head's 簽署 of one version of the breakdown, for one department."""
+
+    case_path = "breakdown.request"
 
     breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="signatures")
     department = models.ForeignKey(
@@ -88,7 +90,7 @@ class BreakdownSignature(models.Model):
         return self.voided_at is None and self.version == self.breakdown.version
 
 
-class Task(ConcurrentTransitionMixin, models.Model):
+class Task(CaseRecord, ConcurrentTransitionMixin, models.Model):
     request = models.ForeignKey(CollabRequest, on_delete=models.PROTECT, related_name="tasks")
     sequence = models.PositiveSmallIntegerField(_("sequence"), editable=False)
     number = models.CharField(_("number"), max_length=24, unique=True, editable=False)
@@ -230,8 +232,10 @@ class Task(ConcurrentTransitionMixin, models.Model):
 BEHIND_TOLERANCE = 20
 
 
-class TaskAssignment(models.Model):
+class TaskAssignment(CaseRecord, models.Model):
     """One person's RACI role on a task. Exactly one R and one A per task."""
+
+    case_path = "task.request"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
     user = models.ForeignKey(
@@ -269,8 +273,10 @@ class TaskAssignment(models.Model):
         return f"{self.task.number} {self.role} {self.user}"
 
 
-class ProgressUpdate(models.Model):
+class ProgressUpdate(CaseRecord, models.Model):
     """A line of the progress log 進度跟蹤表."""
+
+    case_path = "task.request"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="progress_updates")
     author = models.ForeignKey(
@@ -298,8 +304,10 @@ class ProgressUpdate(models.Model):
         return f"{self.task.number} {self.percent}%"
 
 
-class DueDateChange(models.Model):
+class DueDateChange(CaseRecord, models.Model):
     """A recorded change of a task's due date: reason, solution and the new date."""
+
+    case_path = "task.request"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="due_changes")
     old_due_at = models.DateTimeField(_("old due"))
@@ -320,10 +328,15 @@ class DueDateChange(models.Model):
         return f"{self.task.number}: {self.old_due_at:%Y-%m-%d} → {self.new_due_at:%Y-%m-%d}"
 
 
-class TaskDeliverable(models.Model):
+class TaskDeliverable(CaseRecord, models.Model):
     """A file submitted as (part of) a task's deliverable."""
 
+    case_path = "task.request"
+
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliverables")
+    round = models.PositiveSmallIntegerField(
+        _("submission"), default=1, help_text=_("Each submission of the task is a new version.")
+    )
     file = models.FileField(_("file"), upload_to="deliverables/%Y/%m/", max_length=200)
     original_name = models.CharField(_("file name"), max_length=200)
     size = models.PositiveBigIntegerField(_("size"))
@@ -342,7 +355,9 @@ class TaskDeliverable(models.Model):
         return self.original_name
 
 
-class TaskComment(models.Model):
+class TaskComment(CaseRecord, models.Model):
+    case_path = "task.request"
+
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -365,8 +380,10 @@ class TaskComment(models.Model):
         return self.body[:50]
 
 
-class CollabAsk(models.Model):
+class CollabAsk(CaseRecord, models.Model):
     """A 協作請求: a task's owner asks a department or a person for help by a date."""
+
+    case_path = "task.request"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="asks")
     asked_by = models.ForeignKey(
@@ -424,8 +441,10 @@ class CollabAsk(models.Model):
         return self.content[:50]
 
 
-class TaskEvent(StateLog):
+class TaskEvent(CaseRecord, StateLog):
     """A line of a task's history."""
+
+    case_path = "task.request"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=TaskEventKind.choices)

@@ -1,7 +1,10 @@
 """Who may see and do what with tasks. Every task view, file, PDF and admin asks here.
 
 A task is visible to whoever can see its request (requests_app.permissions, which also
-honours the guardian grant a RACI role gives on the request) and to its RACI members.
+honours the guardian grant a RACI role gives on the request, and opens an archived,
+non-confidential case to all staff as a reference) and to its RACI members.
+
+Every can_* below says no on a task of an archived case: the case is read-only.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ def role_of(user: User, task: Task, role: str) -> bool:
     return _active(user) and task.assignments.filter(user=user, role=role).exists()
 
 
+def _archived(task: Task) -> bool:
+    """The task's case is archived (歸檔): nobody acts on it any more."""
+    return task.request.is_archived
+
+
 def can_edit_breakdown(user: User, request: CollabRequest) -> bool:
     """The initiator and the PMO edit the breakdown while the request is 已立項."""
     if not _active(user) or request.state != RequestState.APPROVED or request.is_archived:
@@ -63,7 +71,7 @@ def can_edit_breakdown(user: User, request: CollabRequest) -> bool:
 
 def signing_actor(user: User, request: CollabRequest, department: Department) -> Actor | None:
     """Return how `user` may sign the breakdown for `department` (head or deputy)."""
-    if not _active(user) or request.state != RequestState.APPROVED:
+    if not _active(user) or request.state != RequestState.APPROVED or request.is_archived:
         return None
     if not request.department_links.filter(department=department).exists():
         return None
@@ -71,39 +79,43 @@ def signing_actor(user: User, request: CollabRequest, department: Department) ->
 
 
 def can_start(user: User, task: Task) -> bool:
-    return task.state == TaskState.TODO and role_of(user, task, RaciRole.RESPONSIBLE)
+    return (
+        task.state == TaskState.TODO
+        and not _archived(task)
+        and role_of(user, task, RaciRole.RESPONSIBLE)
+    )
 
 
 def can_log_progress(user: User, task: Task) -> bool:
     """The Responsible person logs progress on a task under way (進行中; start it first)."""
-    return task.state == TaskState.IN_PROGRESS and role_of(user, task, RaciRole.RESPONSIBLE)
+    return (
+        task.state == TaskState.IN_PROGRESS
+        and not _archived(task)
+        and role_of(user, task, RaciRole.RESPONSIBLE)
+    )
 
 
 def can_submit(user: User, task: Task) -> bool:
-    return task.state == TaskState.IN_PROGRESS and role_of(user, task, RaciRole.RESPONSIBLE)
+    return (
+        task.state == TaskState.IN_PROGRESS
+        and not _archived(task)
+        and role_of(user, task, RaciRole.RESPONSIBLE)
+    )
 
 
 def can_override_dependencies(user: User, task: Task) -> bool:
-    return task.state == TaskState.TODO and role_of(user, task, RaciRole.ACCOUNTABLE)
+    return (
+        task.state == TaskState.TODO
+        and not _archived(task)
+        and role_of(user, task, RaciRole.ACCOUNTABLE)
+    )
 
 
 def can_change_due(user: User, task: Task) -> bool:
     """The Accountable person or the PMO move a due date (with reason and solution)."""
-    if task.state == TaskState.DONE or not _active(user):
+    if task.state == TaskState.DONE or not _active(user) or _archived(task):
         return False
     return user.is_pmo or user.is_platform_admin or role_of(user, task, RaciRole.ACCOUNTABLE)
-
-
-def can_accept(user: User, task: Task) -> bool:
-    """The request's initiator or the task's Accountable person accept a delivery.
-
-    The acceptance procedure itself (通過 / 需整改 / 不通過) arrives with the review issue.
-    """
-    if task.state != TaskState.SUBMITTED or not _active(user):
-        return False
-    if role_of(user, task, RaciRole.RESPONSIBLE):
-        return False  # nobody accepts their own deliverable
-    return task.request.initiator_id == user.pk or role_of(user, task, RaciRole.ACCOUNTABLE)
 
 
 def can_comment(user: User, task: Task) -> bool:
@@ -112,7 +124,7 @@ def can_comment(user: User, task: Task) -> bool:
 
 def can_answer_ask(user: User, ask) -> bool:
     """The person asked, or (for a department) its members and heads, answer an ask."""
-    if not _active(user):
+    if not _active(user) or _archived(ask.task):
         return False
     if ask.to_user_id:
         return ask.to_user_id == user.pk
@@ -144,9 +156,15 @@ def users_who_can_see(task: Task, *, departments: set[int] | None = None) -> Que
     The mirror image of visible_tasks (a test holds the two equal): PMO, executives,
     platform admins and superusers; members and heads of the request's departments and
     today's deputies of those heads; the initiator; anyone with a guardian view grant on
-    the request; the task's RACI members.
+    the request; the task's RACI members. An archived, non-confidential case: everyone.
     """
     request = task.request
+    if request.is_archived and not request.is_confidential:
+        return (
+            User.objects.filter(is_active=True)
+            .select_related("department")
+            .order_by("department__code", "username")
+        )
     if departments is None:
         departments = request_department_ids(request)
     heads = Department.heads.through.objects.filter(

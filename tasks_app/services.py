@@ -27,7 +27,7 @@ from requests_app.choices import EventKind, RequestState, ReviewDecision
 from requests_app.models import CollabRequest
 from requests_app.permissions import VIEW_PERMISSION
 
-from . import permissions, selectors
+from . import hooks, permissions, selectors
 from .choices import AskStatus, RaciRole, TaskEventKind, TaskState
 from .models import (
     DEFAULT_DUE_TIME,
@@ -66,12 +66,14 @@ def task_event_log(
     from_state: str = "",
     to_state: str = "",
     comment: str = "",
+    on_behalf_of: User | None = None,
 ) -> TaskEvent:
-    """Write one line of the task's history."""
+    """Write one line of the task's history (`on_behalf_of`: the head a deputy acted for)."""
     return TaskEvent.objects.create(
         task=task,
         kind=kind,
         by=by,
+        on_behalf_of=on_behalf_of,
         transition=transition,
         from_state=from_state,
         to_state=to_state,
@@ -130,6 +132,7 @@ def _breakdown_url(request: CollabRequest) -> str:
 
 def _lock_request_for_breakdown(request: CollabRequest, by: User) -> CollabRequest:
     request = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    request_services.refuse_archived(request)
     if not permissions.can_edit_breakdown(by, request):
         if request.state != RequestState.APPROVED:
             raise TaskRefused(
@@ -412,6 +415,7 @@ def breakdown_sign(
     signature moves the request 已立項 → 進行中.
     """
     request = CollabRequest.objects.select_for_update().get(pk=request.pk)
+    request_services.refuse_archived(request)
     actor = permissions.signing_actor(by, request, department)
     if actor is None:
         if request.state != RequestState.APPROVED:
@@ -473,7 +477,9 @@ def breakdown_sign(
 
 
 def _lock_task(task: Task, expected_state: str | None) -> Task:
+    # The join locks the request's row too, so an archiving cannot commit meanwhile.
     locked = Task.objects.select_for_update().select_related("request").get(pk=task.pk)
+    request_services.refuse_archived(locked.request)
     expected = task.state if expected_state is None else expected_state
     if locked.state != expected:
         raise TaskConflict(
@@ -500,7 +506,14 @@ def _refusal(task: Task, name: str) -> str:
 
 
 def _task_transition(
-    task: Task, name: str, *, kind: str, by: User, comment: str = "", fields: Sequence[str] = ()
+    task: Task,
+    name: str,
+    *,
+    kind: str,
+    by: User,
+    comment: str = "",
+    fields: Sequence[str] = (),
+    on_behalf_of: User | None = None,
 ) -> TaskEvent:
     method = getattr(task, name)
     from_state = task.state
@@ -521,6 +534,7 @@ def _task_transition(
         from_state=from_state,
         to_state=task.state,
         comment=comment,
+        on_behalf_of=on_behalf_of,
     )
 
 
@@ -571,7 +585,12 @@ def task_submit(
     files: Sequence = (),
     expected_state: str | None = None,
 ) -> Task:
-    """The Responsible person submits the deliverable with a completion note (完成說明)."""
+    """The Responsible person submits the deliverable with a completion note (完成說明).
+
+    The files are this submission's version of the deliverable. The after-submit hooks
+    run in the same transaction: review_app opens the acceptance round (成果驗收), numbers
+    the files with it (v1, v2…) and tells the reviewers.
+    """
     task = _lock_task(task, expected_state)
     _state_check(task, "submit")
     if not permissions.can_submit(by, task):
@@ -580,15 +599,18 @@ def task_submit(
     if not completion_note:
         raise ValidationError({"completion_note": _("Describe what was delivered.")})
     checked = [(file, uploads.upload_validate(file)) for file in files]
+    deliverables = []
     for file, info in checked:
         file.name = info.name
-        TaskDeliverable.objects.create(
-            task=task,
-            file=file,
-            original_name=info.name,
-            size=info.size,
-            content_type=info.content_type,
-            uploaded_by=by,
+        deliverables.append(
+            TaskDeliverable.objects.create(
+                task=task,
+                file=file,
+                original_name=info.name,
+                size=info.size,
+                content_type=info.content_type,
+                uploaded_by=by,
+            )
         )
     task.completion_note = completion_note
     task.submitted_at = timezone.now()
@@ -601,85 +623,111 @@ def task_submit(
         comment=completion_note,
         fields=["completion_note", "submitted_at", "progress_percent"],
     )
-    notifications.notify(
-        event="task_submitted",
-        recipients=[task.request.initiator, *_people(task, RaciRole.ACCOUNTABLE)],
-        context={"task": task},
-        url=task.get_absolute_url(),
-        actor=by,
-    )
+    hooks.run_after_submit(task=task, by=by, deliverables=deliverables)
     return task
 
 
 @transaction.atomic
 def task_accept(
-    *, task: Task, by: User, comment: str = "", expected_state: str | None = None
+    *,
+    task: Task,
+    by: User,
+    comment: str = "",
+    expected_state: str | None = None,
+    on_behalf_of: User | None = None,
+    authorised: bool = False,
 ) -> Task:
-    """Accept a submitted deliverable: the task is done."""
+    """Mark a submitted deliverable accepted: the task is done (已完成).
+
+    Only the acceptance procedure (review_app.services.acceptance) calls this, with
+    `authorised=True`, once every reviewer passed the delivery; it also tells the people
+    concerned. There is no other way to accept a task.
+    """
+    if not authorised:
+        raise PermissionDenied(_("A delivery is accepted only through its acceptance round."))
     task = _lock_task(task, expected_state)
     _state_check(task, "accept")
-    if not permissions.can_accept(by, task):
-        raise PermissionDenied(_("Only the initiator or the Accountable person can accept."))
     task.completed_at = timezone.now()
     _task_transition(
-        task, "accept", kind=TaskEventKind.ACCEPT, by=by, comment=comment, fields=["completed_at"]
-    )
-    notifications.notify(
-        event="task_accepted",
-        recipients=_people(task, RaciRole.RESPONSIBLE),
-        context={"task": task},
-        url=task.get_absolute_url(),
-        actor=by,
+        task,
+        "accept",
+        kind=TaskEventKind.ACCEPT,
+        by=by,
+        comment=comment,
+        fields=["completed_at"],
+        on_behalf_of=on_behalf_of,
     )
     return task
 
 
 @transaction.atomic
 def task_reject_delivery(
-    *, task: Task, by: User, reason: str, expected_state: str | None = None
+    *,
+    task: Task,
+    by: User,
+    reason: str,
+    expected_state: str | None = None,
+    kind: str = TaskEventKind.REJECT,
+    reset_progress: bool = False,
+    on_behalf_of: User | None = None,
+    authorised: bool = False,
 ) -> Task:
-    """Send a delivery back to 進行中 with the reason (what must be reworked)."""
+    """Send a delivery back to 進行中 with the reason (what must be reworked).
+
+    Only the acceptance procedure calls this, with `authorised=True`: `kind` RECTIFY for
+    a 需整改 (the due date then moves to the rectification deadline, separately), FAIL
+    with `reset_progress` for a 不通過 (the work is re-planned from 0%). It tells the
+    people concerned itself.
+    """
+    if not authorised:
+        raise PermissionDenied(_("A delivery is sent back only through its acceptance round."))
     task = _lock_task(task, expected_state)
     _state_check(task, "reject_delivery")
-    if not permissions.can_accept(by, task):
-        raise PermissionDenied(_("Only the initiator or the Accountable person can reject."))
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say what must be reworked.")})
     task.submitted_at = None
+    fields = ["submitted_at"]
+    if reset_progress:
+        task.progress_percent = 0
+        fields.append("progress_percent")
     _task_transition(
         task,
         "reject_delivery",
-        kind=TaskEventKind.REJECT,
+        kind=kind,
         by=by,
         comment=reason,
-        fields=["submitted_at"],
-    )
-    notifications.notify(
-        event="task_rejected",
-        recipients=_people(task, RaciRole.RESPONSIBLE),
-        context={"task": task, "reason": reason},
-        url=task.get_absolute_url(),
-        actor=by,
+        fields=fields,
+        on_behalf_of=on_behalf_of,
     )
     return task
 
 
 @transaction.atomic
 def task_change_due(
-    *, task: Task, by: User, new_due_at: dt.datetime, reason: str, solution: str
+    *,
+    task: Task,
+    by: User,
+    new_due_at: dt.datetime,
+    reason: str,
+    solution: str,
+    on_behalf_of: User | None = None,
+    authorised: bool = False,
 ) -> DueDateChange:
     """Move a due date with the reason, the solution and the new date; every change is kept.
 
     While the request is still 已立項 the due date is part of the breakdown the heads
     sign, so the change makes a new version and voids the signatures given so far.
+    `authorised` is set by the acceptance procedure: a reviewer's 需整改 moves the due
+    date to the rectification deadline, whoever the reviewer is.
     """
     # Lock the request before the task, in the order the breakdown services lock them.
     request = CollabRequest.objects.select_for_update().get(pk=task.request_id)
+    request_services.refuse_archived(request)
     task = _lock_task(task, None)
     if task.state == TaskState.DONE:
         raise TaskRefused(_refusal(task, "change_due"))
-    if not permissions.can_change_due(by, task):
+    if not authorised and not permissions.can_change_due(by, task):
         raise PermissionDenied(_("Only the Accountable person or the PMO can change the due date."))
     errors = {}
     if not reason.strip():
@@ -710,6 +758,7 @@ def task_change_due(
         task=task,
         kind=TaskEventKind.DUE_CHANGED,
         by=by,
+        on_behalf_of=on_behalf_of,
         comment=f"{timezone.localtime(change.old_due_at):%Y-%m-%d %H:%M} → "
         f"{timezone.localtime(new_due_at):%Y-%m-%d %H:%M}: {change.reason}",
     )
@@ -740,6 +789,7 @@ def progress_log(
 ) -> ProgressUpdate:
     """The Responsible person records progress (進度更新) on a task under way."""
     task = Task.objects.select_for_update().select_related("request").get(pk=task.pk)
+    request_services.refuse_archived(task.request)
     if task.state == TaskState.TODO:
         raise TaskRefused(_("Progress is logged on a task in progress; start it first."))
     if task.state != TaskState.IN_PROGRESS:
@@ -793,6 +843,16 @@ def progress_log(
 MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@([A-Za-z0-9_.+-]*[A-Za-z0-9_+-])")
 
 
+def _refuse_archived_case(task_id: int) -> None:
+    """Refuse a comment or 協作請求 on an archived case, read under the request's lock.
+
+    The lock is the one the archiving takes, so a comment cannot slip in while the case
+    is being archived.
+    """
+    request = CollabRequest.objects.select_for_update(of=("self",)).get(tasks__id=task_id)
+    request_services.refuse_archived(request)
+
+
 def mentionable_users(task: Task) -> list[User]:
     """Return the people who can see the task, i.e. who may be @mentioned on it."""
     return list(permissions.users_who_can_see(task))
@@ -801,6 +861,7 @@ def mentionable_users(task: Task) -> list[User]:
 @transaction.atomic
 def comment_add(*, task: Task, by: User, body: str) -> TaskComment:
     """Comment on a task; each @username mentioned is notified if they can see the task."""
+    _refuse_archived_case(task.pk)
     if not permissions.can_comment(by, task):
         raise PermissionDenied(_("You cannot comment on this task."))
     body = body.strip()
@@ -846,6 +907,7 @@ def ask_create(
     to_user: User | None = None,
 ) -> CollabAsk:
     """Ask a department or a person for help on a task by a date (協作請求)."""
+    _refuse_archived_case(task.pk)
     if not permissions.can_comment(by, task):
         raise PermissionDenied(_("You cannot ask for help on this task."))
     errors = {}
@@ -891,6 +953,7 @@ def ask_create(
 @transaction.atomic
 def ask_answer(*, ask: CollabAsk, by: User, answer: str) -> CollabAsk:
     ask = CollabAsk.objects.select_for_update().select_related("task").get(pk=ask.pk)
+    _refuse_archived_case(ask.task_id)
     if ask.status != AskStatus.OPEN:
         raise TaskConflict(_("This request for help is no longer open."))
     if not permissions.can_answer_ask(by, ask):
@@ -915,6 +978,7 @@ def ask_answer(*, ask: CollabAsk, by: User, answer: str) -> CollabAsk:
 @transaction.atomic
 def ask_close(*, ask: CollabAsk, by: User) -> CollabAsk:
     ask = CollabAsk.objects.select_for_update().get(pk=ask.pk)
+    _refuse_archived_case(ask.task_id)
     if ask.asked_by_id != by.pk:
         raise PermissionDenied(_("Only the person who asked can close it."))
     if ask.status == AskStatus.CLOSED:

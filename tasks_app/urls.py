@@ -12,8 +12,6 @@ urlpatterns = [
     path("<int:pk>/override/", views.task_override, name="override"),
     path("<int:pk>/progress/", views.progress_log, name="progress"),
     path("<int:pk>/submit/", views.task_submit, name="submit"),
-    path("<int:pk>/accept/", views.task_accept, name="accept"),
-    path("<int:pk>/reject/", views.task_reject, name="reject"),
     path("<int:pk>/due/", views.task_change_due, name="due"),
     path(
         "<int:pk>/deliverables/<int:file_pk>/",

@@ -37,14 +37,12 @@ from requests_app import file_views as request_file_views
 from requests_app.choices import Priority, RequestState
 from requests_app.models import CollabRequest
 
-from . import discussion_views, permissions, selectors, services
+from . import discussion_views, hooks, permissions, selectors, services
 from .action_forms import (
-    AcceptForm,
     DepartmentFilterForm,
     DueChangeForm,
     OverrideForm,
     ProgressForm,
-    RejectForm,
     SubmitForm,
 )
 from .choices import OPEN_TASK_STATES, RaciRole, TaskState
@@ -188,7 +186,12 @@ def _task_page(user: User, pk) -> Task:
         Prefetch("progress_updates", queryset=ProgressUpdate.objects.select_related("author")),
         Prefetch("due_changes", queryset=DueDateChange.objects.select_related("changed_by")),
         Prefetch("events", queryset=TaskEvent.objects.select_related("by", "on_behalf_of")),
-        Prefetch("deliverables", queryset=TaskDeliverable.objects.select_related("uploaded_by")),
+        Prefetch(
+            "deliverables",
+            queryset=TaskDeliverable.objects.select_related("uploaded_by").order_by(
+                "-round", "-uploaded_at", "-pk"
+            ),
+        ),
     )
     return permissions.get_visible_or_404(user, pk, queryset)
 
@@ -372,8 +375,20 @@ def task_detail(request, pk):
     return _render_detail(request, pk)
 
 
-def _render_detail(request, pk, *, bound: dict | None = None):
-    """Render the task page; `bound` holds the forms to show again as they were typed."""
+def render_task_page(request, pk, **extra):
+    """Render the task page for a later stage's view that shows it again after an error.
+
+    `extra` goes to the task-page hooks (tasks_app.hooks.register_task_page), e.g. the
+    acceptance answer form as it was typed.
+    """
+    return _render_detail(request, pk, page_extra=extra)
+
+
+def _render_detail(request, pk, *, bound: dict | None = None, page_extra: dict | None = None):
+    """Render the task page; `bound` holds the forms to show again as they were typed.
+
+    The later stages add their sections through tasks_app.hooks (the acceptance panel).
+    """
     user = request.user
     task = _task_page(user, pk)
     task.badges = Deadlines.today().badges(task)
@@ -384,7 +399,6 @@ def _render_detail(request, pk, *, bound: dict | None = None):
         "progress": task.state == TaskState.IN_PROGRESS
         and permissions.can_log_progress(user, task),
         "submit": permissions.can_submit(user, task),
-        "accept": permissions.can_accept(user, task),
         "due": permissions.can_change_due(user, task),
     }
     blocker = _start_blocker(task)
@@ -393,8 +407,6 @@ def _render_detail(request, pk, *, bound: dict | None = None):
         "override": OverrideForm(),
         "progress": ProgressForm(task=task),
         "submit": SubmitForm(),
-        "accept": AcceptForm(),
-        "reject": RejectForm(),
         "due": DueChangeForm(
             initial={
                 "new_date": timezone.localdate(task.due_at),
@@ -402,14 +414,16 @@ def _render_detail(request, pk, *, bound: dict | None = None):
             }
         ),
     }
-    shown = {**allowed, "override": show_override, "reject": allowed["accept"]}
+    shown = {**allowed, "override": show_override}
     unsent = []
     for key, form in bound.items():
         if shown.get(key):
             forms[key] = form
         else:  # the action is gone (the task moved on): keep the typed text on screen
             unsent += form.typed_text()
+    stages = hooks.task_page_context(user, task, **(page_extra or {}))
     context = {
+        **stages,
         "task": task,
         "request_obj": task.request,
         "raci_rows": [
@@ -429,7 +443,8 @@ def _render_detail(request, pk, *, bound: dict | None = None):
         "allowed": allowed,
         "show_override": show_override,
         "has_actions": show_override
-        or any(allowed[k] for k in ("start", "progress", "submit", "accept", "due")),
+        or bool(stages["task_page_actions"])
+        or any(allowed[k] for k in ("start", "progress", "submit", "due")),
         "start_blocker": blocker,
         "forms": forms,
         "open_form": next(iter(bound), ""),
@@ -498,7 +513,7 @@ def task_start(request, pk):
     task = permissions.get_visible_or_404(request.user, pk)
     try:
         services.task_start(task=task, by=request.user, expected_state=_expected_state(request))
-    except (TaskConflict, TaskRefused) as exc:
+    except (TaskConflict, TaskRefused, ValidationError) as exc:  # ValidationError: archived
         _flash(request, exc)
     else:
         messages.success(request, _("Work on the task has started."))
@@ -567,44 +582,6 @@ def task_submit(request, pk):
             expected_state=_expected_state(request),
         ),
         _("The deliverable was submitted for acceptance."),
-    )
-
-
-@require_POST
-def task_accept(request, pk):
-    """Accept the submitted deliverable: the task is done."""
-    task = permissions.get_visible_or_404(request.user, pk)
-    return _act(
-        request,
-        task,
-        "accept",
-        AcceptForm(request.POST),
-        lambda data: services.task_accept(
-            task=task,
-            by=request.user,
-            comment=data["comment"],
-            expected_state=_expected_state(request),
-        ),
-        _("The deliverable was accepted; the task is done."),
-    )
-
-
-@require_POST
-def task_reject(request, pk):
-    """Send the delivery back to 進行中 with what must be reworked."""
-    task = permissions.get_visible_or_404(request.user, pk)
-    return _act(
-        request,
-        task,
-        "reject",
-        RejectForm(request.POST),
-        lambda data: services.task_reject_delivery(
-            task=task,
-            by=request.user,
-            reason=data["reason"],
-            expected_state=_expected_state(request),
-        ),
-        _("The delivery was sent back for rework."),
     )
 
 

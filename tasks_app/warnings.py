@@ -135,31 +135,6 @@ def scan_last_hours(rule, now):
         )
 
 
-def scan_acceptance_overdue(rule, now):
-    """Deliverables awaiting acceptance for more than N working days.
-
-    Like a review's, acceptance is due N working days after the day of submission
-    (calendar.add_working_days) and overdue from the day after: a deliverable submitted
-    on Monday may be accepted until Thursday and warns on Friday.
-    """
-    deps = _deputies(now)
-    days = rule.days if rule.days is not None else 3
-    today = timezone.localdate(now)
-    # Walk back to the Nth working day before today (holidays and 補班 included). A
-    # submission on the day before it has its N working days all before today.
-    day, counted = today, 0
-    while counted < days:
-        day -= dt.timedelta(days=1)
-        if calendar.is_workday(day):
-            counted += 1
-    last_overdue_day = day - dt.timedelta(days=1)
-    tasks = _tasks(
-        Task.objects.filter(state=TaskState.SUBMITTED, submitted_at__lte=_end_of(last_overdue_day))
-    )
-    for task in tasks:
-        yield Hit(obj=task, people=_people(task, deps), url=task.get_absolute_url())
-
-
 def scan_asks_overdue(rule, now):
     """協作請求 still open after their expected date: the person or department asked
     (as "responsible"), that department's heads, and the asker (as "initiator")."""
@@ -187,6 +162,8 @@ def scan_asks_overdue(rule, now):
 
 
 def register_rules() -> None:
+    """Register the task rules. Acceptance answers overdue is review_app's rule
+    (acceptance_overdue): it knows each reviewer's seat and due date."""
     task_people = {"to_responsible": True, "to_head": True, "to_initiator": True}
     register(
         RuleSpec(
@@ -222,15 +199,6 @@ def register_rules() -> None:
             cadence=HOURLY,
             scan=scan_last_hours,
             defaults={"hours": 6, "to_responsible": True, "to_head": True},
-        )
-    )
-    register(
-        RuleSpec(
-            code="task_acceptance_overdue",
-            label=_("Acceptance not given in time"),
-            cadence=DAILY,
-            scan=scan_acceptance_overdue,
-            defaults={"days": 3, "to_accountable": True, "to_initiator": True},
         )
     )
     register(

@@ -112,3 +112,56 @@ def make_task(*, request, responsible, accountable, department=None, by=None, **
         data=data,
         raci={"R": responsible, "A": accountable},
     )
+
+
+def make_in_progress_request(*, initiator, departments, pmo, tasks):
+    """An approved request whose breakdown holds `tasks` and is signed: 進行中.
+
+    `tasks` is a list of dicts of make_task's keyword arguments (responsible,
+    accountable, name, ...). Generated draft tasks are removed first, so the request
+    holds exactly these. Returns (request, [tasks]).
+    """
+    from tasks_app import services as task_services
+
+    req = make_approved_request(initiator=initiator, departments=departments, pmo=pmo)
+    for task in list(req.tasks.all()):
+        task_services.task_remove(task=task, by=initiator)
+    made = [make_task(request=req, **spec) for spec in tasks]
+    for link in req.department_links.select_related("department"):
+        task_services.breakdown_sign(
+            request=req, by=link.department.heads.first(), department=link.department
+        )
+    req.refresh_from_db()
+    return req, [type(t).objects.get(pk=t.pk) for t in made]
+
+
+def make_completed_request(*, initiator, departments, pmo, tasks):
+    """A request taken to 已完成 with its tasks forced to done.
+
+    The tasks' acceptance and the final acceptance are not run here: the tasks are set
+    to done in the database and a signed final acceptance row is created, then the
+    request is completed through the service (which runs the completion hooks:
+    retrospective, feedback invitations). Use it where those earlier steps are not
+    what the test is about.
+    """
+    from django.utils import timezone
+
+    from requests_app import services
+    from review_app.choices import FinalOutcome
+    from review_app.models import FinalAcceptance
+    from tasks_app.models import Task
+
+    req, made = make_in_progress_request(
+        initiator=initiator, departments=departments, pmo=pmo, tasks=tasks
+    )
+    Task.objects.filter(request=req).update(state="done", completed_at=timezone.now())
+    FinalAcceptance.objects.create(
+        request=req,
+        round=1,
+        summary="全部成果已交付。",
+        opened_by=initiator,
+        outcome=FinalOutcome.SIGNED,
+        closed_at=timezone.now(),
+    )
+    req = services.request_complete(request=req, by=initiator, authorised=True)
+    return req, [Task.objects.get(pk=t.pk) for t in made]

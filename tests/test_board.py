@@ -22,6 +22,7 @@ from tests.factories import (
     make_task,
 )
 from tests.helpers import assert_constant_queries
+from tests.review_acceptance_fixtures import pass_every_seat
 
 
 def _day(offset: int) -> dt.date:
@@ -137,7 +138,7 @@ def build_project(pmo, *, sign=True):
         research = services.task_start(task=research, by=initiator)
         services.progress_log(task=research, by=initiator, percent=50, done="完成問卷設計")
         research = services.task_submit(task=research, by=initiator, completion_note="報告已上傳")
-        research = services.task_accept(task=research, by=mkt_head)
+        research = pass_every_seat(research)
         visual = services.task_start(task=visual, by=designer)
         services.progress_log(
             task=visual,

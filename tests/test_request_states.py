@@ -651,7 +651,15 @@ def test_seed_demo_twice_gives_the_same_request_counts(django_capture_on_commit_
     assert _counts() == first
 
     states = set(CollabRequest.objects.values_list("state", flat=True))
-    assert states == {S.DRAFT, S.PENDING, S.REVISION, S.APPROVED, S.IN_PROGRESS, S.CANCELLED}
+    assert states == {
+        S.DRAFT,
+        S.PENDING,
+        S.REVISION,
+        S.APPROVED,
+        S.IN_PROGRESS,
+        S.COMPLETED,
+        S.CANCELLED,
+    }
     # Demo data is never forged: every request has a creation row, every state change
     # has its history row.
     for req in CollabRequest.objects.all():

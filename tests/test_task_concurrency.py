@@ -196,8 +196,9 @@ def test_starting_the_same_task_twice_at_once_starts_it_once(world, monkeypatch)
 
 
 def test_accept_and_reject_at_once_make_one_transition(world, monkeypatch):
-    """The initiator accepts while A rejects the same delivery: exactly one of them
-    happens; the other is told to reload."""
+    """The acceptance procedure's two movers (accept, send back) run on the same
+    delivery at once: exactly one of them happens; the other is told to reload. (Two
+    reviewers answering at once: test_review_acceptance_concurrency.py.)"""
     _sign_all(world)
     task, owner = world["task"], world["owner"]
     task = services.task_start(task=task, by=owner)
@@ -208,12 +209,12 @@ def test_accept_and_reject_at_once_make_one_transition(world, monkeypatch):
     def accepter(wait):
         t, user = Task.objects.get(pk=task.pk), User.objects.get(pk=initiator_id)
         wait()
-        return services.task_accept(task=t, by=user)
+        return services.task_accept(task=t, by=user, authorised=True)
 
     def rejecter(wait):
         t, user = Task.objects.get(pk=task.pk), User.objects.get(pk=accountable_id)
         wait()
-        return services.task_reject_delivery(task=t, by=user, reason="缺少附件")
+        return services.task_reject_delivery(task=t, by=user, reason="缺少附件", authorised=True)
 
     results = race(accepter, rejecter)
     assert sorted(kind for kind, _value in results) == ["error", "ok"], results

@@ -14,7 +14,7 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from requests_app.choices import RequestState
@@ -23,6 +23,7 @@ from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import DueDateChange, ProgressUpdate, Task, TaskDeliverable
 from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_approved_request
 from tests.helpers import assert_constant_queries, count_queries
+from tests.review_acceptance_fixtures import pass_every_seat
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +241,7 @@ def test_my_tasks_groups_my_r_tasks_by_state(client_for, approved, staff, head, 
     waiting, done = (
         services.task_submit(task=t, by=staff, completion_note="交付") for t in (waiting, done)
     )
-    services.task_accept(task=done, by=head)
+    pass_every_seat(done)
 
     response = client_for(staff).get(reverse("tasks_app:mine"))
     assert response.status_code == 200
@@ -372,7 +373,7 @@ def test_my_tasks_query_count_does_not_grow(client_for, staff, head, department,
             services.progress_log(task=mine, by=staff, percent=30, done="進行中")
             if i % 2:
                 mine = services.task_submit(task=mine, by=staff, completion_note="交付")
-                services.task_accept(task=mine, by=head)
+                pass_every_seat(mine)
             assert blocked.state == TaskState.TODO
 
     def fetch():
@@ -484,7 +485,7 @@ def test_progress_outsider_gets_404(client_for, running, outsider):
 
 def test_action_views_are_post_only(client_for, running, staff):
     client = client_for(staff)
-    for name in ("start", "override", "progress", "submit", "accept", "reject", "due"):
+    for name in ("start", "override", "progress", "submit", "due"):
         assert client.get(_url(name, running)).status_code == 405, name
 
 
@@ -662,70 +663,30 @@ def test_submit_on_a_stale_page_is_a_conflict(client_for, submitted, staff):
     assert 'id="unsent"' in html and "第二次交付" in html
 
 
-# --- accept and reject ---------------------------------------------------------------
+# --- acceptance: review_app's panel on this page ---------------------------------------
+# The answers themselves are tested in test_review_acceptance*.py.
 
 
-def test_a_accepts_a_submitted_task(client_for, submitted, head):
+def test_the_old_accept_and_reject_actions_are_gone(client_for, submitted, head):
+    """A delivery is accepted in its acceptance round: A sees the acceptance panel with
+    the answer form and an action linking to it, no direct accept / reject forms."""
     html = client_for(head).get(submitted.get_absolute_url()).content.decode()
-    assert 'id="accept-form"' in html and 'id="reject-form"' in html
-    response = client_for(head).post(
-        _url("accept", submitted), {"comment": "符合標準", "expected_state": "submitted"}
-    )
-    assert response.status_code == 302
-    assert _levels(response) == ["success"]
-    submitted.refresh_from_db()
-    assert submitted.state == TaskState.DONE
-    assert submitted.events.get(kind=TaskEventKind.ACCEPT).comment == "符合標準"
+    assert 'id="accept-form"' not in html and 'id="reject-form"' not in html
+    assert 'id="acceptance"' in html and 'id="action-acceptance"' in html
+    assert 'id="no-actions"' not in html
+    for name in ("accept", "reject"):
+        with pytest.raises(NoReverseMatch):
+            reverse(f"tasks_app:{name}", args=[submitted.pk])
 
 
-def test_initiator_may_reject_with_a_reason(client_for, approved, partner_head, pmo):
-    """The initiator rejects; the task goes back to 進行中 with the reason in its history."""
-    initiator = approved.initiator
-    worker = UserFactory(department=partner_head.department)
-    t = add_task(approved, responsible=worker, accountable=partner_head, name="技術評估")
-    sign_all(approved)
-    t = services.task_start(task=t, by=worker)
-    services.task_submit(task=t, by=worker, completion_note="評估完成")
-    response = client_for(initiator).post(
-        _url("reject", t), {"reason": " ", "expected_state": "submitted"}
-    )
-    assert response.status_code == 200
-    t.refresh_from_db()
-    assert t.state == TaskState.SUBMITTED
-    response = client_for(initiator).post(
-        _url("reject", t), {"reason": "缺少成本分析", "expected_state": "submitted"}
-    )
-    assert response.status_code == 302
-    t.refresh_from_db()
-    assert t.state == TaskState.IN_PROGRESS
-    assert t.events.get(kind=TaskEventKind.REJECT).comment == "缺少成本分析"
-
-
-@pytest.mark.parametrize("role", ["informed", "consulted", "partner_head"])
-def test_others_cannot_accept(request, client_for, submitted, role):
-    user = request.getfixturevalue(role)
-    html = client_for(user).get(submitted.get_absolute_url()).content.decode()
-    assert 'id="accept-form"' not in html
-    response = client_for(user).post(_url("accept", submitted), {"expected_state": "submitted"})
-    assert response.status_code == 403
-    submitted.refresh_from_db()
-    assert submitted.state == TaskState.SUBMITTED
-
-
-def test_accept_on_a_stale_page_is_a_conflict(client_for, submitted, head, staff):
-    """Two tabs: the first rejects, the second (still showing 待驗收... as 進行中) accepts."""
-    services.task_reject_delivery(task=submitted, by=head, reason="重做")
-    # The second tab still shows 待驗收 and posts its rejection.
-    response = client_for(head).post(
-        _url("reject", submitted), {"reason": "還要改色", "expected_state": "submitted"}
-    )
-    assert response.status_code == 200
-    assert "error" in _levels(response)
-    html = response.content.decode()
-    assert "還要改色" in html  # kept on screen
-    submitted.refresh_from_db()
-    assert submitted.state == TaskState.IN_PROGRESS
-    assert submitted.events.filter(kind=TaskEventKind.REJECT).count() == 1
+@pytest.mark.parametrize("role", ["informed", "consulted", "partner_head", "staff"])
+def test_others_see_the_round_but_get_no_answer_form(request, client_for, submitted, role):
+    """I, C, the head of a department the task does not involve, and the R see the round
+    and nothing to answer."""
+    html = client_for(request.getfixturevalue(role)).get(submitted.get_absolute_url())
+    html = html.content.decode()
+    assert 'id="acceptance"' in html
+    assert 'id="action-acceptance"' not in html and "acceptance-seat-" not in html
 
 
 # --- due date changes ----------------------------------------------------------------

@@ -28,6 +28,7 @@ from tests.factories import (
     UserFactory,
     make_approved_request,
 )
+from tests.review_acceptance_fixtures import pass_every_seat
 
 pytestmark = pytest.mark.django_db
 
@@ -191,12 +192,21 @@ def test_only_r_starts_and_submits(w):
     assert _allowed(w, permissions.can_log_progress, task) == set()
 
 
-def test_initiator_or_a_accepts(w):
+def test_the_a_the_initiator_and_the_tasks_head_answer_the_acceptance(w):
+    """Who accepts a delivery is the acceptance procedure's rule (review_app): the A, the
+    initiator and the head of the task's department hold its seats; nobody before the
+    submission, never the R."""
+    from review_app.permissions import acceptance as acceptance_permissions
+
     _sign_and_start(w)
     task = services.task_start(task=w.task, by=w.owner)
-    assert _allowed(w, permissions.can_accept, task) == set()  # nothing submitted yet
+    assert _allowed(w, acceptance_permissions.can_answer, task) == set()  # nothing submitted
     task = services.task_submit(task=task, by=w.owner, completion_note="API 已完成")
-    assert _allowed(w, permissions.can_accept, task) == {"initiator", "accountable"}
+    assert _allowed(w, acceptance_permissions.can_answer, task) == {
+        "initiator",
+        "accountable",
+        "tech_head",
+    }
 
 
 def test_a_or_pmo_changes_the_due_date(w):
@@ -205,7 +215,7 @@ def test_a_or_pmo_changes_the_due_date(w):
     _sign_and_start(w)
     task = services.task_start(task=w.task, by=w.owner)
     task = services.task_submit(task=task, by=w.owner, completion_note="API 已完成")
-    task = services.task_accept(task=task, by=w.accountable)
+    task = pass_every_seat(task)
     assert task.state == TaskState.DONE
     assert _allowed(w, permissions.can_change_due, task) == set()
 

@@ -8,6 +8,7 @@ from tasks_app import services
 from tasks_app.choices import TaskState
 from tasks_app.models import TaskAssignment
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
+from tests.review_acceptance_fixtures import open_round, pass_every_seat
 
 
 @pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_breakdown_sign_start_and_deliver(pmo):
     extra = services.task_start(task=extra, by=staff)
     services.progress_log(task=extra, by=staff, percent=40, done="完成框架", problems="缺資料")
     extra = services.task_submit(task=extra, by=staff, completion_note="已交付")
-    services.task_accept(task=extra, by=mkt_head)  # A accepts; R never accepts its own
+    pass_every_seat(extra)  # A and the head accept; R never accepts its own
     extra.refresh_from_db()
     assert extra.state == TaskState.DONE and extra.progress_percent == 100
 
@@ -58,6 +59,8 @@ def test_owner_cannot_accept_own_deliverable(pmo):
     """The Responsible person never accepts their own delivery, even as the initiator."""
     from django.core.exceptions import PermissionDenied
 
+    from review_app.services import acceptance
+
     mkt = DepartmentFactory()
     head = UserFactory(department=mkt)
     mkt.heads.add(head)
@@ -67,9 +70,14 @@ def test_owner_cannot_accept_own_deliverable(pmo):
     services.breakdown_sign(request=req, by=head, department=mkt)
     task = services.task_start(task=task, by=initiator)
     task = services.task_submit(task=task, by=initiator, completion_note="完成")
-    with pytest.raises(PermissionDenied):
-        services.task_accept(task=task, by=initiator)
-    task = services.task_accept(task=task, by=head)
+    seats = list(open_round(task).verdicts.all())
+    assert seats  # the A's and the department's, not the initiator's (the R)
+    for seat in seats:
+        with pytest.raises(PermissionDenied):
+            acceptance.acceptance_answer(verdict=seat, by=initiator, decision="passed")
+    for seat in seats:
+        acceptance.acceptance_answer(verdict=seat, by=head, decision="passed")
+    task.refresh_from_db()
     assert task.state == TaskState.DONE
 
 

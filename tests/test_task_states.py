@@ -4,6 +4,10 @@
 完成說明) → 已完成 done; a rejected delivery goes back to 進行中. Every action is tried in
 every state: a legal one moves the task and writes its history line, an illegal one
 raises a translated refusal and changes nothing. 延期 / 滯後 is computed, never stored.
+
+Accepting and sending back are decided by the acceptance procedure (review_app, tested
+in test_review_acceptance*.py); here its state movers are called as it calls them, with
+`authorised=True`, and a task is brought to 已完成 by passing every acceptance seat.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import DueDateChange, Task, TaskEvent
 from tasks_app.services import TaskConflict, TaskRefused
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request
+from tests.review_acceptance_fixtures import pass_every_seat
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +101,7 @@ def _bring(w, state: str) -> Task:
     if state in (TaskState.SUBMITTED, TaskState.DONE):
         task = services.task_submit(task=task, by=w.owner, completion_note="方案已完成")
     if state == TaskState.DONE:
-        task = services.task_accept(task=task, by=w.accountable)
+        task = pass_every_seat(task)
     return Task.objects.get(pk=task.pk)
 
 
@@ -136,9 +141,11 @@ ACTIONS = {
     "task_submit": lambda t, w: services.task_submit(
         task=t, by=w.owner, completion_note="方案已上傳"
     ),
-    "task_accept": lambda t, w: services.task_accept(task=t, by=w.accountable, comment="符合"),
+    "task_accept": lambda t, w: services.task_accept(
+        task=t, by=w.accountable, comment="符合", authorised=True
+    ),
     "task_reject_delivery": lambda t, w: services.task_reject_delivery(
-        task=t, by=w.accountable, reason="缺少預算表"
+        task=t, by=w.accountable, reason="缺少預算表", authorised=True
     ),
     "task_override_dependencies": lambda t, w: services.task_override_dependencies(
         task=t, by=w.accountable, reason="前置文件已有草稿,可先行"
@@ -332,45 +339,52 @@ def test_submit_needs_a_completion_note_and_keeps_the_files(pmo):
     assert task.completion_note == "方案與預算已完成"
     assert task.progress_percent == 100 and task.submitted_at is not None
     assert [d.original_name for d in task.deliverables.all()] == ["方案.txt"]
-    assert w.accountable.notifications.filter(url=task.get_absolute_url()).exists()
+    # The acceptance round opened with the submission tells the reviewers, A among them.
+    assert w.accountable.notifications.filter(url__startswith=task.get_absolute_url()).exists()
 
 
-def test_accept_by_initiator_or_accountable_only(pmo):
-    """The initiator or A accept; R, C and the head cannot."""
+def test_accept_and_reject_only_through_the_acceptance_procedure(pmo):
+    """Nobody accepts or sends back a delivery directly, not even A or the initiator:
+    without `authorised` (the acceptance procedure's call) both movers are refused."""
     w = _world(pmo)
     task = _bring(w, TaskState.SUBMITTED)
     before = _snapshot(task)
-    for user in (w.owner, w.consulted, w.tech_head):
+    for user in (w.accountable, w.initiator, w.owner, w.tech_head, w.pmo):
         with pytest.raises(PermissionDenied):
             services.task_accept(task=task, by=user)
+        with pytest.raises(PermissionDenied):
+            services.task_reject_delivery(task=task, by=user, reason="退回")
         assert _snapshot(task) == before
-    task = services.task_accept(task=task, by=w.initiator, comment="驗收通過")
+    task = pass_every_seat(task)
     assert task.state == TaskState.DONE and task.completed_at is not None
-    assert w.owner.notifications.filter(url=task.get_absolute_url()).exists()
 
 
 def test_rejected_delivery_goes_back_in_progress_with_the_reason(pmo):
-    """駁回 a delivery: a reason is required; the task returns to 進行中, the reason is kept
-    in its history, R is told, and R can submit again."""
+    """The procedure's 駁回: a reason is required; the task returns to 進行中 with the
+    reason and the kind it is given (需整改 / 不通過) in its history; 不通過 resets the
+    progress. (Resubmitting after the procedure's 需整改: test_review_acceptance.py.)"""
     w = _world(pmo)
     task = _bring(w, TaskState.SUBMITTED)
     before = _snapshot(task)
     with pytest.raises(ValidationError) as info:
-        services.task_reject_delivery(task=task, by=w.accountable, reason="")
+        services.task_reject_delivery(task=task, by=w.accountable, reason="", authorised=True)
     assert "reason" in info.value.message_dict
-    with pytest.raises(PermissionDenied):
-        services.task_reject_delivery(task=task, by=w.owner, reason="自己退回")
     assert _snapshot(task) == before
 
-    task = services.task_reject_delivery(task=task, by=w.accountable, reason="缺少預算明細")
+    task = services.task_reject_delivery(
+        task=task,
+        by=w.accountable,
+        reason="方向錯誤",
+        kind=TaskEventKind.FAIL,
+        reset_progress=True,
+        authorised=True,
+    )
     task = Task.objects.get(pk=task.pk)
     assert task.state == TaskState.IN_PROGRESS and task.submitted_at is None
-    event = task.events.get(kind=TaskEventKind.REJECT)
+    assert task.progress_percent == 0
+    event = task.events.get(kind=TaskEventKind.FAIL)
     assert (event.from_state, event.to_state) == (TaskState.SUBMITTED, TaskState.IN_PROGRESS)
-    assert (event.by, event.comment) == (w.accountable, "缺少預算明細")
-    assert w.owner.notifications.filter(body__contains="缺少預算明細").exists()
-    task = services.task_submit(task=task, by=w.owner, completion_note="補上預算明細")
-    assert task.state == TaskState.SUBMITTED
+    assert (event.by, event.comment) == (w.accountable, "方向錯誤")
 
 
 def test_stale_page_gets_a_conflict(pmo):

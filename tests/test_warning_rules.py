@@ -46,6 +46,7 @@ from tests.factories import (
     make_task,
 )
 from tests.helpers import assert_constant_queries
+from tests.review_acceptance_fixtures import pass_every_seat
 
 TPE = ZoneInfo("Asia/Taipei")
 D = dt.date
@@ -359,7 +360,7 @@ def test_delivered_tasks_are_not_overdue(time_machine, world):
     )
     world.submit(world.begin(tasks["submitted"]))
     done = world.submit(world.begin(tasks["done"]))
-    task_services.task_accept(task=done, by=world.accountable)
+    pass_every_seat(done)
     for code in ("task_overdue", "task_stale", "task_due_soon", "task_last_hours"):
         for moment in (at(D(2026, 3, 4), 12), at(D(2026, 3, 6), 6), at(D(2026, 3, 20), 6)):
             hits = found(moment, code)
@@ -449,7 +450,8 @@ def test_last_hours_window_is_the_rule_rows(time_machine, world):
 def test_acceptance_overdue_after_three_working_days(
     time_machine, world, submitted, last_quiet_day, first_warned_day, make_up
 ):
-    """Like a review, acceptance is due 3 working days after submission and warns after."""
+    """Like a review, acceptance is due 3 working days after submission and warns after,
+    to every reviewer still owing an answer: the A, the initiator and the task's head."""
     time_machine.move_to(at(submitted - dt.timedelta(days=3)), tick=False)
     if make_up:
         calendar.calendar_day_save(day=make_up, is_workday=True, name="補班")
@@ -458,9 +460,9 @@ def test_acceptance_overdue_after_three_working_days(
     time_machine.move_to(at(submitted, 16), tick=False)
     world.submit(Task.objects.get(pk=task.pk))
     assert calendar.add_working_days(submitted, 3) == last_quiet_day
-    assert found(at(last_quiet_day, 6), "task_acceptance_overdue") == {}
-    hits = found(at(first_warned_day, 6), "task_acceptance_overdue")
-    assert hits == {task.pk: world.people("A", "initiator")}
+    assert found(at(last_quiet_day, 6), "acceptance_overdue") == {}
+    hits = found(at(first_warned_day, 6), "acceptance_overdue")
+    assert hits == {task.pk: world.people("A", "initiator", "head")}
 
 
 def test_acceptance_overdue_agrees_with_add_working_days_every_day(time_machine, world):
@@ -477,7 +479,7 @@ def test_acceptance_overdue_agrees_with_add_working_days_every_day(time_machine,
         submitted[task.pk] = day
     for offset in range(0, 24):
         today = D(2026, 9, 15) + dt.timedelta(days=offset)
-        hits = set(found(at(today, 6), "task_acceptance_overdue"))
+        hits = set(found(at(today, 6), "acceptance_overdue"))
         expected = {
             pk
             for pk, day in submitted.items()
@@ -487,12 +489,24 @@ def test_acceptance_overdue_agrees_with_add_working_days_every_day(time_machine,
 
 
 def test_accepted_deliverables_do_not_warn(time_machine, world):
-    """Once A accepts the deliverable, acceptance is no longer overdue."""
+    """Only the reviewers still owing an answer are warned; once every reviewer passed
+    the deliverable, nobody is."""
+    from review_app.services import acceptance
+    from tests.review_acceptance_fixtures import seat
+
     time_machine.move_to(at(D(2026, 3, 2)), tick=False)
     task = world.submit(world.begin(world.start({"name": "t", "due": due(D(2026, 3, 20))})["t"]))
-    assert task.pk in found(at(D(2026, 3, 9), 6), "task_acceptance_overdue")
-    task_services.task_accept(task=task, by=world.accountable)
-    assert found(at(D(2026, 3, 9), 6), "task_acceptance_overdue") == {}
+    assert found(at(D(2026, 3, 9), 6), "acceptance_overdue") == {
+        task.pk: world.people("A", "initiator", "head")
+    }
+    acceptance.acceptance_answer(
+        verdict=seat(task, person=world.accountable), by=world.accountable, decision="passed"
+    )
+    assert found(at(D(2026, 3, 9), 6), "acceptance_overdue") == {
+        task.pk: world.people("initiator", "head")
+    }
+    pass_every_seat(task)
+    assert found(at(D(2026, 3, 9), 6), "acceptance_overdue") == {}
 
 
 # --- collaboration asks ----------------------------------------------------------------------
@@ -570,7 +584,7 @@ def test_asks_of_an_accepted_task_do_not_warn(time_machine, world):
     )
     task = world.submit(task)
     assert ask.pk in found(at(D(2026, 3, 5), 6), "ask_overdue")  # awaiting acceptance
-    task_services.task_accept(task=task, by=world.accountable)
+    pass_every_seat(task)
     assert found(at(D(2026, 3, 5), 6), "ask_overdue") == {}
 
 
@@ -771,7 +785,7 @@ def test_every_registered_rule_has_an_admin_row_and_a_text():
             "task_stale",
             "task_overdue",
             "task_last_hours",
-            "task_acceptance_overdue",
+            "acceptance_overdue",
             "ask_overdue",
             "review_overdue",
         }

@@ -1,0 +1,66 @@
+"""The acceptance answer form (成果驗收). It parses input; services.acceptance decides.
+
+Whether a reason or a deadline is needed is the service's rule; the form only reads
+the values and shows the service's errors next to the fields, keeping what was typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tasks_app.action_forms import ActionForm
+from tasks_app.models import DEFAULT_DUE_TIME
+
+from .choices import Verdict
+
+
+class AcceptanceAnswerForm(ActionForm):
+    """通過, 需整改 (reason and rectification deadline) or 不通過 (reason)."""
+
+    # The service's error keys → the form's fields.
+    service_fields = {"rectify_due_at": "rectify_date", "new_due_at": "rectify_date"}
+
+    decision = forms.ChoiceField(
+        label=_("Your answer"),
+        choices=[(v.value, v.label) for v in (Verdict.PASSED, Verdict.RECTIFY, Verdict.FAILED)],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=4000,
+        strip=True,
+        help_text=_("Required for “needs rectification” and “failed”."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    rectify_date = forms.DateField(
+        label=_("Rectify by"),
+        required=False,
+        help_text=_("Required for “needs rectification”: the new due date of the task."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    rectify_time = forms.TimeField(
+        label=_("Time"),
+        required=False,
+        initial=DEFAULT_DUE_TIME,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+
+    def __init__(self, *args, verdict=None, **kwargs):
+        if verdict is not None:
+            # Several seats can be answered on one page: distinct ids, names and prefixes.
+            kwargs.setdefault("prefix", f"seat{verdict.pk}")
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].widget.attrs["class"] = "form-check-input"
+
+    def rectify_due_at(self) -> dt.datetime | None:
+        """Return the deadline as an aware datetime, None when no date was given."""
+        day = self.cleaned_data.get("rectify_date")
+        if day is None:
+            return None
+        time = self.cleaned_data.get("rectify_time") or DEFAULT_DUE_TIME
+        return timezone.make_aware(dt.datetime.combine(day, time))

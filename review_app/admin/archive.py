@@ -1,0 +1,51 @@
+"""Admin pages: Archive 歸檔 and the knowledge base 知識庫.
+
+The knowledge base's entries are a read-only list here: a case is archived on its case
+page (review_app:archive), in one transaction with its read-only flag, never in admin.
+Each person sees the entries of the cases they may see (permissions.archive).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from ..models import ArchiveEntry
+from ..permissions import archive as permissions
+
+
+@admin.register(ArchiveEntry)
+class ArchiveEntryAdmin(admin.ModelAdmin):
+    list_display = ["title", "request", "confidential", "archived_at", "archived_by"]
+    list_select_related = ["request", "archived_by"]
+    search_fields = ["title", "request__number", "search_text"]
+    date_hierarchy = "archived_at"
+    fields = ["title", "request", "confidential", "archived_by", "archived_at", "portal_page"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return permissions.visible_entries(request.user, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("confidential"), boolean=True)
+    def confidential(self, obj):
+        return obj.request.is_confidential
+
+    @admin.display(description=_("case page"))
+    def portal_page(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("requests_app:detail", args=[obj.request_id]),
+            gettext("Open in the portal"),
+        )

@@ -1,0 +1,393 @@
+"""Admin pages: Feedback 協作反饋表 and process-improvement suggestions 流程優化建議.
+
+Nothing here writes by itself:
+
+- Feedback: everything is read-only but the handling result, which the PMO may change
+  while the case is not archived; saving it calls services.feedback_handle (who and when
+  are stamped there, the author is told). An archived case's feedback is read-only.
+- Suggestions: their content is the proposer's (edited on the portal while 已提交); the
+  state moves only through the buttons, each of which asks for the evaluation note and
+  calls services.suggestion_transition (lock, expected state, history row, notice).
+- Invitations are a read-only record.
+
+Each list is scoped by review_app.permissions.feedback.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionContext
+
+from requests_app import permissions as request_permissions
+from requests_app.admin import ArchivedCaseAdminMixin
+
+from ..choices import SuggestionState
+from ..models import Feedback, FeedbackInvitation, Suggestion, SuggestionEvent
+from ..permissions import feedback as permissions
+from ..services import feedback as services
+
+SERVICE_ERRORS = (
+    PermissionDenied,
+    ValidationError,
+    services.FeedbackConflict,
+    services.SuggestionConflict,
+    services.SuggestionRefused,
+)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or gettext("This action is not possible now.")
+
+
+# --- feedback ------------------------------------------------------------------------------
+
+
+class HandledFilter(admin.SimpleListFilter):
+    title = _("handling")
+    parameter_name = "handled"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Awaiting handling")), ("yes", _("Handled"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(handled_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(handled_at__isnull=False)
+        return queryset
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "request", "author", "kind", "handled", "handled_by", "created_at"]
+    list_display_links = ["number"]
+    list_filter = [HandledFilter, "kind", ("departments", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["request", "author", "handled_by"]
+    search_fields = ["number", "request__number", "request__name", "content"]
+    date_hierarchy = "created_at"
+    fields = [
+        "number",
+        "request",
+        "author",
+        "kind",
+        "content",
+        "concerned",
+        "suggested_handling",
+        "handling_result",
+        "handled_by",
+        "handled_at",
+        "created_at",
+        "portal_page",
+    ]
+    readonly_fields = [f for f in fields if f != "handling_result"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).prefetch_related("departments")
+        return permissions.visible_feedback(request.user, queryset)
+
+    def has_add_permission(self, request):
+        return False  # feedback is given on the portal by the invited participants
+
+    def has_change_permission(self, request, obj=None):
+        """Only the handling changes, by the PMO, until the case is archived."""
+        allowed = super().has_change_permission(request, obj)
+        return allowed and permissions.can_handle_feedback(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("handled"), boolean=True)
+    def handled(self, obj):
+        return obj.handled_at is not None
+
+    @admin.display(description=_("departments concerned"))
+    def concerned(self, obj):
+        return "、".join(str(d) for d in obj.departments.all()) or "—"
+
+    @admin.display(description=_("portal page"))
+    def portal_page(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', obj.get_absolute_url(), gettext("Open in the portal")
+        )
+
+    def save_model(self, request, obj, form, change):
+        """Hand the handling to the service; the form never saves the row itself."""
+        try:
+            services.feedback_handle(
+                feedback=obj, by=request.user, result=form.cleaned_data.get("handling_result", "")
+            )
+        except SERVICE_ERRORS as exc:
+            request._feedback_admin_refused = True
+            self.message_user(request, _error_text(exc), messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited here."""
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_feedback_admin_refused", False):
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_change(self, request, obj):
+        if getattr(request, "_feedback_admin_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
+@admin.register(FeedbackInvitation)
+class FeedbackInvitationAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
+    """Who was asked for feedback on which case, and when they answered (read-only)."""
+
+    list_display = ["request", "user", "created_at", "answered_at"]
+    list_select_related = ["request", "user"]
+    list_filter = [("answered_at", admin.EmptyFieldListFilter)]
+    search_fields = ["request__number", "request__name", "user__username", "user__full_name"]
+    fields = ["request", "user", "created_at", "answered_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        visible = request_permissions.visible_requests(request.user)
+        return super().get_queryset(request).filter(request__in=visible)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- suggestions -----------------------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    """The evaluation note asked before a suggestion moves on."""
+
+    comment = forms.CharField(
+        label=_("Evaluation note"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+class RequiredNoteForm(NoteForm):
+    """Adopting or not adopting says why."""
+
+    comment = forms.CharField(
+        label=_("Evaluation note"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+TRANSITION_HELP = {
+    "evaluate": _("Start evaluating the suggestion; the proposer can no longer edit it."),
+    "adopt": _("Adopt the suggestion; say why and what happens next. The proposer is told."),
+    "reject": _("Do not adopt the suggestion; say why. The proposer is told."),
+    "implement": _("Record that the adopted suggestion is in place."),
+}
+TRANSITION_LABELS = {
+    "evaluate": _("Start evaluating"),
+    "adopt": _("Adopt"),
+    "reject": _("Do not adopt"),
+    "implement": _("Mark as implemented"),
+}
+
+
+class SuggestionEventInline(admin.TabularInline):
+    model = SuggestionEvent
+    verbose_name_plural = _("history")
+    extra = 0
+    can_delete = False
+    fields = ["at", "transition", "from_label", "to_label", "by", "comment"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("review_app.view_suggestion")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @staticmethod
+    def _label(value: str) -> str:
+        return SuggestionState(value).label if value in SuggestionState.values else value
+
+    @admin.display(description=_("from"))
+    def from_label(self, obj):
+        return self._label(obj.from_state)
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj):
+        return self._label(obj.to_state)
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(FSMAdminMixin, admin.ModelAdmin):
+    fsm_fields = ["state"]
+    fsm_forms = {
+        "evaluate": NoteForm,
+        "adopt": RequiredNoteForm,
+        "reject": RequiredNoteForm,
+        "implement": NoteForm,
+    }
+    fsm_expected_state_param = "_fsm_expected_state"
+    change_form_template = "admin/review_app/suggestion/change_form.html"
+    fsm_transition_form_template = "admin/review_app/suggestion/transition_form.html"
+
+    list_display = ["number", "department", "proposer", "state", "created_at", "request"]
+    list_display_links = ["number"]
+    list_filter = ["state", ("department", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["department", "proposer", "request"]
+    search_fields = ["number", "pain_point", "proposal"]
+    date_hierarchy = "created_at"
+    inlines = [SuggestionEventInline]
+    fields = [
+        "number",
+        "state",
+        "department",
+        "proposer",
+        "contact",
+        "pain_point",
+        "proposal",
+        "expected_effect",
+        "notes",
+        "evaluation",
+        "request",
+        "source_action",
+        "source_feedback",
+        "created_at",
+        "updated_at",
+        "portal_page",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return permissions.visible_suggestions(request.user, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False  # raised on the portal by a member of staff
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the content is the proposer's; the state moves by the buttons
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("portal page"))
+    def portal_page(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', obj.get_absolute_url(), gettext("Open in the portal")
+        )
+
+    # Transitions: offered through permissions, run through the service
+
+    @staticmethod
+    def get_fsm_block_label(fsm_field_name: str) -> str:
+        return gettext("Evaluate")
+
+    def get_fsm_label(self, transition) -> str:
+        return str(TRANSITION_LABELS.get(transition.name, transition.name))
+
+    def get_help_text(self, transition) -> str | None:
+        return TRANSITION_HELP.get(transition.name)
+
+    def offered_transitions(self, request, obj: Suggestion) -> list:
+        return [
+            t
+            for t in obj.get_available_state_transitions()
+            if permissions.can_transition_suggestion(request.user, obj, t.name)
+        ]
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        if obj is None:
+            return []
+        offered = [
+            FSMTransitionContext(
+                name=t.name, label=self.get_fsm_label(t), help_text=self.get_help_text(t)
+            )
+            for t in self.offered_transitions(request, obj)
+        ]
+        if not offered:
+            return []
+        return [
+            FSMObjectTransition(
+                fsm_field="state",
+                block_label=self.get_fsm_block_label("state"),
+                available_transitions=offered,
+            )
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["fsm_expected_state_param"] = self.fsm_expected_state_param
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A button on the (read-only) change page opens its transition's note form."""
+        if request.method == "POST" and self.fsm_post_param in request.POST:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            name = request.POST.get(self.fsm_post_param, "")
+            if name not in {t.name for t in self.offered_transitions(request, obj)}:
+                self.message_user(
+                    request, gettext("This action is not possible now."), messages.ERROR
+                )
+                return HttpResponseRedirect(request.path)
+            return HttpResponseRedirect(
+                reverse("admin:review_app_suggestion_transition", args=[obj.pk, name])
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if transition_name not in {t.name for t in self.offered_transitions(request, obj)}:
+            self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:review_app_suggestion_change", args=[obj.pk])
+            )
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        """Run the transition through services.suggestion_transition, never the model."""
+        try:
+            moved = services.suggestion_transition(
+                suggestion=obj,
+                name=transition_name,
+                by=request.user,
+                comment=(kwargs or {}).get("comment", ""),
+                expected_state=request.POST.get(self.fsm_expected_state_param) or obj.state,
+            )
+        except SERVICE_ERRORS as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            gettext("“%(suggestion)s” is now “%(state)s”.")
+            % {"suggestion": moved, "state": moved.get_state_display()},
+            messages.SUCCESS,
+        )
+        return True

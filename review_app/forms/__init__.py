@@ -1,0 +1,1 @@
+"""Forms of review_app's pages, one module per area. They parse input; the services decide."""

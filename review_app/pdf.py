@@ -1,0 +1,38 @@
+"""The printable 成果驗收確認單 (final acceptance) and 復盤報告 (retrospective).
+
+Both take a sheet already read, and permission-checked, by review_app.selectors.closing.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from collab.pdf import render_pdf
+
+from .selectors.closing import FinalSheet, RetrospectiveView
+
+FINAL_ACCEPTANCE_TEMPLATE = "pdf/final_acceptance.html"
+RETROSPECTIVE_TEMPLATE = "pdf/retrospective.html"
+
+
+def final_acceptance_pdf(sheet: FinalSheet) -> bytes:
+    return render_pdf(
+        FINAL_ACCEPTANCE_TEMPLATE, {"sheet": sheet, "printed_at": timezone.localtime()}
+    )
+
+
+def retrospective_pdf(view: RetrospectiveView) -> bytes:
+    return render_pdf(RETROSPECTIVE_TEMPLATE, {"sheet": view, "printed_at": timezone.localtime()})
+
+
+def _filename(request, what: str) -> str:
+    return f"{request.number or f'draft-{request.pk}'} {request.name} {what}.pdf"
+
+
+def final_acceptance_filename(sheet: FinalSheet) -> str:
+    return _filename(sheet.request, _("Final acceptance"))
+
+
+def retrospective_filename(view: RetrospectiveView) -> str:
+    return _filename(view.request, _("Retrospective"))

@@ -7,6 +7,7 @@ from django.db.models import Count, Max
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_fsm.admin import FSMObjectTransition, FSMTransitionContext
 
 from . import calendar, services, warnings
 from .models import (
@@ -23,6 +24,39 @@ from .models import (
 admin.site.site_header = _("Collaboration portal administration")
 admin.site.site_title = _("Collaboration portal")
 admin.site.index_title = _("Management")
+
+
+class ServiceTransitionsAdminMixin:
+    """For django-fsm-2's FSMAdminMixin on admins whose transitions run through services.
+
+    The buttons are exactly `offered_transitions(request, obj)` (the subclass asks its
+    app's permissions), on the `state` field; the note or reason form of a transition
+    uses one shared template.
+    """
+
+    fsm_transition_form_template = "admin/collab/fsm_transition_form.html"
+
+    def offered_transitions(self, request, obj) -> list:
+        raise NotImplementedError
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        if obj is None:
+            return []
+        offered = [
+            FSMTransitionContext(
+                name=t.name, label=self.get_fsm_label(t), help_text=self.get_help_text(t)
+            )
+            for t in self.offered_transitions(request, obj)
+        ]
+        if not offered:
+            return []
+        return [
+            FSMObjectTransition(
+                fsm_field="state",
+                block_label=self.get_fsm_block_label("state"),
+                available_transitions=offered,
+            )
+        ]
 
 
 @admin.register(Department)

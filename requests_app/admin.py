@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionContext
+from django_fsm.admin import FSMAdminMixin
+
+from collab.admin import ServiceTransitionsAdminMixin
 
 from . import permissions, services
 from .choices import RequestState
@@ -339,14 +341,15 @@ class RequestEventInline(_ReadOnlyInline):
 
 
 @admin.register(CollabRequest)
-class CollabRequestAdmin(ArchivedCaseAdminMixin, FSMAdminMixin, admin.ModelAdmin):
+class CollabRequestAdmin(
+    ArchivedCaseAdminMixin, ServiceTransitionsAdminMixin, FSMAdminMixin, admin.ModelAdmin
+):
     fsm_fields = ["state"]
     fsm_forms = {"cancel": CancelForm}
     # The state the person saw, posted back with a button so that a request that moved
     # on meanwhile is refused as a conflict instead of being acted on blindly.
     fsm_expected_state_param = "_fsm_expected_state"
     change_form_template = "admin/requests_app/collabrequest/change_form.html"
-    fsm_transition_form_template = "admin/requests_app/collabrequest/transition_form.html"
 
     list_display = [
         "number",
@@ -552,25 +555,6 @@ class CollabRequestAdmin(ArchivedCaseAdminMixin, FSMAdminMixin, admin.ModelAdmin
                     }
                 )
         return blocked
-
-    def _get_fsm_extra_context(self, *, request, obj):
-        if obj is None:
-            return []
-        offered = [
-            FSMTransitionContext(
-                name=t.name, label=self.get_fsm_label(t), help_text=self.get_help_text(t)
-            )
-            for t in self.offered_transitions(request, obj)
-        ]
-        if not offered:
-            return []
-        return [
-            FSMObjectTransition(
-                fsm_field="state",
-                block_label=self.get_fsm_block_label("state"),
-                available_transitions=offered,
-            )
-        ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

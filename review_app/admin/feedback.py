@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionContext
+from django_fsm.admin import FSMAdminMixin
 
+from collab.admin import ServiceTransitionsAdminMixin
 from requests_app import permissions as request_permissions
 from requests_app.admin import ArchivedCaseAdminMixin
 
@@ -244,7 +245,7 @@ class SuggestionEventInline(admin.TabularInline):
 
 
 @admin.register(Suggestion)
-class SuggestionAdmin(FSMAdminMixin, admin.ModelAdmin):
+class SuggestionAdmin(ServiceTransitionsAdminMixin, FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["state"]
     fsm_forms = {
         "evaluate": NoteForm,
@@ -254,7 +255,6 @@ class SuggestionAdmin(FSMAdminMixin, admin.ModelAdmin):
     }
     fsm_expected_state_param = "_fsm_expected_state"
     change_form_template = "admin/review_app/suggestion/change_form.html"
-    fsm_transition_form_template = "admin/review_app/suggestion/transition_form.html"
 
     list_display = ["number", "department", "proposer", "state", "created_at", "request"]
     list_display_links = ["number"]
@@ -318,25 +318,6 @@ class SuggestionAdmin(FSMAdminMixin, admin.ModelAdmin):
             t
             for t in obj.get_available_state_transitions()
             if permissions.can_transition_suggestion(request.user, obj, t.name)
-        ]
-
-    def _get_fsm_extra_context(self, *, request, obj):
-        if obj is None:
-            return []
-        offered = [
-            FSMTransitionContext(
-                name=t.name, label=self.get_fsm_label(t), help_text=self.get_help_text(t)
-            )
-            for t in self.offered_transitions(request, obj)
-        ]
-        if not offered:
-            return []
-        return [
-            FSMObjectTransition(
-                fsm_field="state",
-                block_label=self.get_fsm_block_label("state"),
-                available_transitions=offered,
-            )
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

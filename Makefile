@@ -83,6 +83,13 @@ test: install services
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS_TEST_URL)} \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The performance bench (benchmarks/bench.py): builds collab_bench_1k and collab_bench_100k
+# with seed_scale the first time (about two minutes) and reuses them afterwards, then
+# times every page at both sizes and prints the table, the targets and the gaps.
+# BENCH_ARGS="--runs 15" for steadier medians, "--reseed" to rebuild the databases.
+bench: install services
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -14,8 +14,11 @@ from .models import User
 
 
 def can_view_dashboard(user: User) -> bool:
-    """PMO, executives, platform admins and department heads see the dashboard."""
-    return user.is_authenticated and (user.sees_everything or user.headed_departments.exists())
+    """PMO, executives and platform admins see the whole dashboard; department heads, and
+    deputies while a delegation runs, see it scoped to their departments."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.sees_everything or can_view_department_work(user)
 
 
 def can_view_department_work(user: User) -> bool:

@@ -39,7 +39,27 @@ def visible_tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task
         return queryset
     requests = request_permissions.visible_requests(user).values("pk")
     assigned = TaskAssignment.objects.filter(task=OuterRef("pk"), user=user)
-    return queryset.filter(request__in=requests) | queryset.filter(Exists(assigned))
+    # One filter with an OR inside, not `queryset.filter(a) | queryset.filter(b)`: that
+    # would repeat the caller's filters in both branches of an OR, and PostgreSQL would
+    # then read every task instead of starting from the caller's selective filter. The
+    # RACI test comes first: PostgreSQL evaluates an OR left to right and works out
+    # the visible requests only for a task that needs them.
+    return queryset.filter(Q(Exists(assigned)) | Q(request__in=requests))
+
+
+def tasks_held(user: User, roles, queryset: QuerySet | None = None) -> QuerySet[Task]:
+    """Return the tasks on which `user` holds one of the RACI `roles`.
+
+    Visible by definition (visible_tasks' RACI rule), so nothing more is checked: lists
+    of a person's own tasks (我的任務) start here. Through visible_tasks, PostgreSQL
+    would also work out every visible request, since it cannot tell that the RACI rule
+    alone answers for these tasks (`make bench`: 10 ms a query at 10k requests).
+    """
+    queryset = Task.objects.all() if queryset is None else queryset
+    if not _active(user):
+        return queryset.none()
+    held = TaskAssignment.objects.filter(task=OuterRef("pk"), user=user, role__in=roles)
+    return queryset.filter(Exists(held))
 
 
 def get_visible_or_404(user: User, pk, queryset: QuerySet | None = None) -> Task:

@@ -815,7 +815,8 @@ def progress_log(
     )
     task.progress_percent = update.percent
     task.last_progress_at = update.created_at
-    task.save(update_fields=["progress_percent", "last_progress_at", "updated_at"])
+    task.risk_level = update.risk_level
+    task.save(update_fields=["progress_percent", "last_progress_at", "risk_level", "updated_at"])
     task_event_log(
         task=task, kind=TaskEventKind.PROGRESS, by=by, comment=f"{update.percent}% {update.done}"
     )

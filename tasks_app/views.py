@@ -138,19 +138,17 @@ def _role_exists(user: User, roles) -> Exists:
 
 def _responsible_tasks(user: User) -> QuerySet[Task]:
     """Return the tasks `user` is Responsible for, with what 我的任務 shows."""
-    queryset = Task.objects.filter(_role_exists(user, [RaciRole.RESPONSIBLE]))
-    return selectors.tasks_with_people(permissions.visible_tasks(user, queryset))
+    return selectors.tasks_with_people(permissions.tasks_held(user, [RaciRole.RESPONSIBLE]))
 
 
 def _watched_tasks(user: User) -> QuerySet[Task]:
     """Return the open tasks where `user` is A, C or I but not R."""
-    queryset = Task.objects.filter(
-        _role_exists(user, [RaciRole.ACCOUNTABLE, RaciRole.CONSULTED, RaciRole.INFORMED]),
-        state__in=OPEN_TASK_STATES,
-    ).exclude(_role_exists(user, [RaciRole.RESPONSIBLE]))
-    return selectors.tasks_with_people(permissions.visible_tasks(user, queryset)).order_by(
-        "due_at", "number"
+    queryset = (
+        permissions.tasks_held(user, [RaciRole.ACCOUNTABLE, RaciRole.CONSULTED, RaciRole.INFORMED])
+        .filter(state__in=OPEN_TASK_STATES)
+        .exclude(_role_exists(user, [RaciRole.RESPONSIBLE]))
     )
+    return selectors.tasks_with_people(queryset).order_by("due_at", "number")
 
 
 def _department_tasks(user: User, departments, values: dict) -> QuerySet[Task]:

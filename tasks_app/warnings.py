@@ -1,20 +1,22 @@
 """The task rules of the warning engine (collab.warnings), registered in ready().
 
 Each scan is one query over tasks selected by state and deadline (indexed on state,
-due_at) plus prefetches for the people, whatever the number of tasks.
+due_at), with the ids of each task's people, plus three queries for the people
+themselves (_People), whatever the number of tasks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collab import calendar
 from collab import selectors as org
-from collab.models import User
+from collab.models import Department, User
 from collab.warnings import DAILY, HOURLY, Hit, RuleSpec, register
 from requests_app.choices import Priority, RequestState
 
@@ -24,34 +26,85 @@ from .models import CollabAsk, Task, TaskAssignment
 WORKING = [TaskState.TODO, TaskState.IN_PROGRESS]
 
 
+# What the texts, the links and the people of a warning read of a task; the other
+# columns stay in the database (`make bench` scans 100k tasks).
+TASK_FIELDS = (
+    "request_id",
+    "responsible_department_id",
+    "number",
+    "name",
+    "state",
+    "importance",
+    "due_at",
+    "progress_percent",
+    "last_progress_at",
+    "started_at",
+)
+
+
+def _holder(role: str) -> Subquery:
+    """The one person with `role` on the task (a task has exactly one R and one A)."""
+    return Subquery(
+        TaskAssignment.objects.filter(task=OuterRef("pk"), role=role)
+        .order_by()
+        .values("user_id")[:1]
+    )
+
+
 def _tasks(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Narrow to tasks of ongoing requests, with the ids of their R, A and initiator."""
     return (
         queryset.filter(request__state=RequestState.IN_PROGRESS)
-        .select_related("request__initiator", "responsible_department")
-        .prefetch_related(
-            Prefetch("assignments", queryset=TaskAssignment.objects.select_related("user")),
-            Prefetch("responsible_department__heads", queryset=User.objects.filter(is_active=True)),
+        .only(*TASK_FIELDS)
+        .annotate(
+            responsible_id=_holder(RaciRole.RESPONSIBLE),
+            accountable_id=_holder(RaciRole.ACCOUNTABLE),
+            initiator_id=F("request__initiator_id"),
         )
     )
 
 
-def _deputies(now) -> org.ActingHeads:
-    """An escalation to a head who is away reaches the deputy acting for them."""
-    return org.ActingHeads(on=timezone.localdate(now))
+class _People:
+    """Who plays which role for the tasks a scan found: the people in one query, the
+    departments' heads in another and today's deputies in a third, however many tasks
+    (rather than a User row per task and role: a prefetch costs a model per row).
+    """
+
+    def __init__(self, tasks: list[Task], now):
+        self.deputies = org.ActingHeads(on=timezone.localdate(now))
+        head_ids: dict[int, list[int]] = defaultdict(list)
+        for department_id, user_id in Department.heads.through.objects.filter(
+            department_id__in={t.responsible_department_id for t in tasks}
+        ).values_list("department_id", "user_id"):
+            head_ids[department_id].append(user_id)
+        ids = {u for users in head_ids.values() for u in users}
+        for task in tasks:
+            ids |= {task.responsible_id, task.accountable_id, task.initiator_id}
+        self.users = User.objects.in_bulk(ids - {None})
+        self.heads = {
+            department_id: [self.users[u] for u in users if self.users[u].is_active]
+            for department_id, users in head_ids.items()
+        }
+
+    def _one(self, user_id) -> list[User]:
+        return [self.users[user_id]] if user_id in self.users else []
+
+    def of(self, task: Task) -> dict[str, list[User]]:
+        department = task.responsible_department_id
+        return {
+            "responsible": self._one(task.responsible_id),
+            "accountable": self._one(task.accountable_id),
+            "head": self.deputies.of(department, self.heads.get(department, [])),
+            "initiator": self._one(task.initiator_id),
+        }
 
 
-def _people(task: Task, deputies: org.ActingHeads) -> dict[str, list[User]]:
-    roles: dict[str, list[User]] = {"responsible": [], "accountable": []}
-    for assignment in task.assignments.all():
-        if assignment.role == RaciRole.RESPONSIBLE:
-            roles["responsible"].append(assignment.user)
-        elif assignment.role == RaciRole.ACCOUNTABLE:
-            roles["accountable"].append(assignment.user)
-    roles["head"] = deputies.of(
-        task.responsible_department_id, list(task.responsible_department.heads.all())
-    )
-    roles["initiator"] = [task.request.initiator]
-    return roles
+def _hits(tasks: QuerySet[Task], now):
+    """Yield (task, its people) for the tasks of a scan."""
+    tasks = list(tasks)
+    people = _People(tasks, now)
+    for task in tasks:
+        yield task, people.of(task)
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -75,14 +128,12 @@ def due_soon_tasks(rule, now) -> QuerySet[Task]:
 
 def scan_due_soon(rule, now):
     """Tasks not done whose due date is within N working days (more for urgent ones)."""
-    deps = _deputies(now)
-    for task in due_soon_tasks(rule, now):
-        yield Hit(obj=task, people=_people(task, deps), url=task.get_absolute_url())
+    for task, people in _hits(due_soon_tasks(rule, now), now):
+        yield Hit(obj=task, people=people, url=task.get_absolute_url())
 
 
 def scan_stale(rule, now):
     """Tasks in progress with no progress update for N days (since start if none yet)."""
-    deps = _deputies(now)
     days = rule.days if rule.days is not None else 3
     cutoff = now - dt.timedelta(days=days)
     tasks = _tasks(
@@ -90,11 +141,11 @@ def scan_stale(rule, now):
             Q(last_progress_at__lt=cutoff) | Q(last_progress_at__isnull=True, started_at__lt=cutoff)
         )
     )
-    for task in tasks:
+    for task, people in _hits(tasks, now):
         since = task.last_progress_at or task.started_at
         yield Hit(
             obj=task,
-            people=_people(task, deps),
+            people=people,
             url=task.get_absolute_url(),
             context={"days": (now - since).days},
         )
@@ -107,11 +158,10 @@ def overdue_tasks(now) -> QuerySet[Task]:
 
 def scan_overdue(rule, now):
     """Tasks past due and not delivered: every day they stay so, the head hears of it."""
-    deps = _deputies(now)
-    for task in overdue_tasks(now):
+    for task, people in _hits(overdue_tasks(now), now):
         yield Hit(
             obj=task,
-            people=_people(task, deps),
+            people=people,
             url=task.get_absolute_url(),
             context={"days": (timezone.localdate(now) - timezone.localdate(task.due_at)).days},
         )
@@ -119,17 +169,16 @@ def scan_overdue(rule, now):
 
 def scan_last_hours(rule, now):
     """Tasks due within the next N hours and not submitted; once per task and due time."""
-    deps = _deputies(now)
     hours = rule.hours if rule.hours is not None else 6
     tasks = _tasks(
         Task.objects.filter(
             state__in=WORKING, due_at__gt=now, due_at__lte=now + dt.timedelta(hours=hours)
         )
     )
-    for task in tasks:
+    for task, people in _hits(tasks, now):
         yield Hit(
             obj=task,
-            people=_people(task, deps),
+            people=people,
             url=task.get_absolute_url(),
             period=f"due {timezone.localtime(task.due_at):%Y-%m-%dT%H:%M}",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 from django.db import connection
@@ -48,3 +49,15 @@ def assert_constant_queries(make_rows, fetch, *, small: int = 2, large: int = 8)
             f"\n--- {large} rows ---\n{_format(q_large)}"
         )
     return n_large
+
+
+def wait_for(condition, what: str, timeout: float = 30.0) -> None:
+    """Poll `condition()` until it holds (a real worker's result); fail after `timeout` s."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}.")

@@ -12,7 +12,6 @@ A broker that cannot be reached fails the test; it never skips.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from celery import signals
@@ -23,21 +22,12 @@ from collab.celery import app
 from collab.models import Notification
 from requests_app import services
 from tests.factories import DepartmentFactory, UserFactory, make_request
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 30.0
 _MISSING = object()
-
-
-def _wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
-    """Poll `condition()` until it holds; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}.")
 
 
 @pytest.fixture
@@ -98,8 +88,8 @@ def test_worker_sends_the_notification_emails(celery_on_redis, task_threads):
     assert mail.outbox == []
 
     with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=TIMEOUT):
-        _wait_for(lambda: len(mail.outbox) == 1, "the head's e-mail")
-        _wait_for(
+        wait_for(lambda: len(mail.outbox) == 1, "the head's e-mail")
+        wait_for(
             lambda: Notification.objects.filter(pk=note.pk, emailed_at__isnull=False).exists(),
             "emailed_at to be set",
         )
@@ -109,9 +99,9 @@ def test_worker_sends_the_notification_emails(celery_on_redis, task_threads):
         # A running worker picks up the next event too: 駁回 mails the initiator.
         review = req.reviews.get()
         services.review_decide(review=review, by=tech_head, approve=False, comment="人力不足")
-        _wait_for(lambda: len(mail.outbox) == 2, "the initiator's e-mail")
+        wait_for(lambda: len(mail.outbox) == 2, "the initiator's e-mail")
         assert mail.outbox[1].to == [initiator.email]
-        _wait_for(
+        wait_for(
             lambda: not Notification.objects.filter(emailed_at__isnull=True).exists(),
             "every notification to be stamped",
         )

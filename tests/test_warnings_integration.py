@@ -32,7 +32,6 @@ import datetime as dt
 import html
 import json
 import threading
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -58,6 +57,7 @@ from collab.tasks import send_warning_digest_task, warnings_scan_task
 from tasks_app import services as task_services
 from tasks_app.models import Task
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
+from tests.helpers import wait_for
 from tests.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,16 +77,6 @@ def taipei(*args) -> dt.datetime:
 WEDNESDAY = taipei(2026, 7, 1, 10, 0)  # the request is under way, both tasks started
 SUNDAY = taipei(2026, 7, 5, 15, 0)  # bob logs progress on 主視覺圖初稿
 MONDAY_6AM = taipei(2026, 7, 6, 6, 0)  # the nightly job (Sunday 22:00 UTC)
-
-
-def wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
-    """Poll `condition()` until it holds; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}.")
 
 
 # --- the scenario ---------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Settings for pytest: real PostgreSQL and Redis, fast hashing, mail kept in memory."""
 
 from .base import *
-from .base import env
+from .base import database_tuned, env
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/collab"),
+    "default": database_tuned(
+        env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/collab")
+    ),
 }
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = REDIS_URL

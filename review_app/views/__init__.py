@@ -2,7 +2,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from collab.permissions import can_view_dashboard, require
 from requests_app import permissions as request_permissions
 from requests_app import selectors as request_selectors
 from tasks_app import discussion_views as task_discussion
@@ -54,9 +53,3 @@ def case(request, pk):
     for _name, area in AREAS:
         context.update(area.case_context(request.user, collab_request))
     return render(request, "review_app/case.html", context)
-
-
-@require(can_view_dashboard)
-def dashboard(request):
-    """Show the PMO dashboard, scoped to a head's departments."""
-    return render(request, "review_app/dashboard.html", {})

@@ -1,0 +1,80 @@
+"""`manage.py seed_scale`: bulk scale data for the bench and the dashboard (review_app.scale)."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from review_app import scale
+
+
+class Command(BaseCommand):
+    help = (
+        "Bulk-create realistic scale data (default 10,000 requests, 100,000 tasks and "
+        "3 progress updates per task) in departments sc-* and users scale_*. Refuses a "
+        "database that holds scale data already unless --reset is given."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--requests", type=int, default=scale.DEFAULT_REQUESTS)
+        parser.add_argument("--tasks", type=int, default=scale.DEFAULT_TASKS)
+        parser.add_argument(
+            "--updates", type=int, default=None, help="Progress updates (default 3 × tasks)."
+        )
+        parser.add_argument("--seed", type=int, default=scale.DEFAULT_SEED)
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete the earlier scale data (never the demo data) and seed again.",
+        )
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            self.stderr.write(
+                _("Not PostgreSQL: the scale data is written with plain INSERTs, slowly.")
+            )
+        try:
+            report = scale.seed_scale(
+                requests=options["requests"],
+                tasks=options["tasks"],
+                updates=options["updates"],
+                seed=options["seed"],
+                reset=options["reset"],
+            )
+        except scale.ScaleDataExists as exc:
+            raise CommandError(
+                _("%(problem)s Run again with --reset to replace it; demo data is kept.")
+                % {"problem": exc}
+            ) from exc
+        except scale.ScaleError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["verbosity"] == 0:
+            return
+        if report.deleted:
+            self.stdout.write(
+                _("Deleted %(count)d rows of earlier scale data.") % {"count": report.deleted}
+            )
+        width = max(len(label) for label in report.counts)
+        for label, count in report.counts.items():
+            self.stdout.write(f"  {label:<{width}}  {count:>9,}")
+        self.stdout.write(
+            "  "
+            + _("requests by state: %(states)s")
+            % {"states": ", ".join(f"{k} {v:,}" for k, v in report.states.items())}
+        )
+        self.stdout.write(
+            "  "
+            + _("tasks by state: %(states)s")
+            % {"states": ", ".join(f"{k} {v:,}" for k, v in report.task_states.items())}
+        )
+        self.stdout.write(
+            "  " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in report.timings.items())
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "Scale data ready in %(seconds).1f s. Every scale account's password is "
+                    "%(password)s."
+                )
+                % {"seconds": report.seconds, "password": scale.SCALE_PASSWORD}
+            )
+        )

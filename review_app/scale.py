@@ -1,0 +1,1664 @@
+"""Scale data for the bench, the dashboard and the analysis report (issue 7, `seed_scale`).
+
+`seed_scale(requests=10_000, tasks=100_000, updates=300_000)` writes a company's three
+years of collaboration in one transaction, in well under three minutes on PostgreSQL:
+
+- an organisation of its own: SCALE_DEPARTMENTS (16 departments under three centres,
+  code prefix ``sc-``), 5–30 staff each, a head each (two with a co-head), a few
+  deputies (Delegation, one of them acting today), three PMO and three executives
+  (username prefix ``scale_``; every password is SCALE_PASSWORD);
+- requests filed over the last three years (more of them recently), each living
+  through the request cycle up to today: drafts, reviews (hours to days, a long tail
+  that leaves some reviews overdue, one round in eight rejected, a quarter of those
+  then cancelled), confirmation, work, final acceptance, retrospective, feedback and,
+  for two thirds of the cases completed more than two months ago, the archive. Old
+  requests are mostly completed, recent ones pending, approved or in progress;
+- tasks (about ten per request, from 1 to 40) run by the request's departments, with
+  RACI (one R and one A from the responsible department, some C and I), start and due
+  dates inside the project, 85 % delivered on time and 15 % late (some very late), an
+  acceptance round per delivery, and progress updates (rising percentages, mostly no
+  risk, some low, medium or high) spread over the started tasks;
+- the grants the services give: a guardian view grant per person with a RACI role on
+  a request (CollabRequestUserObjectPermission), as tasks_app.services does.
+
+Everything is derived from `random.Random(seed)` and `now`, so a seed gives the same
+data relative to the day it runs.
+
+Speed: rows are generated in Python and written with PostgreSQL's COPY (ids taken from
+the tables' sequences beforehand), in one transaction with the archive triggers
+switched off (`SET LOCAL collab.archive_guard = 'off'`, review_app migration 0003: the
+archived cases are inserted already archived) and `synchronous_commit = off`. The RACI
+and foreign-key triggers stay on and check every row at commit. The touched tables are
+ANALYZEd at the end, so the planner knows their new sizes. Other databases (SQLite) get
+plain INSERTs: it works, slowly.
+
+Marker and reset: scale data is everything in the ``sc-`` departments, the ``scale_``
+users and the requests filed by either. A second run refuses (ScaleDataExists) unless
+`reset=True`, which first deletes exactly that: the requests with everything that hangs
+off them, then the users and the departments, following every foreign key (so rows
+the app wrote later, such as notifications and warnings, go too). Demo data
+(seed_demo) shares nothing with it and is never touched; the number sequences
+(NumberSequence) are advanced past every number handed out, so the application's next
+number never collides, and numbers of deleted scale data are not reused.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import io
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.apps import apps
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from collab import calendar
+from collab import services as org_services
+from collab.choices import Role
+from collab.models import Delegation, Department, NumberSequence, User
+from requests_app import services as request_services
+from requests_app.choices import Priority, RequestState, ReviewDecision
+from requests_app.models import (
+    CollabRequest,
+    CollabRequestUserObjectPermission,
+    DepartmentReview,
+    Goal,
+    RequestDepartment,
+    RequestEvent,
+)
+from requests_app.permissions import VIEW_PERMISSION
+from tasks_app.choices import RaciRole, RiskLevel, TaskState
+from tasks_app.models import (
+    DEFAULT_DUE_TIME,
+    Breakdown,
+    BreakdownSignature,
+    ProgressUpdate,
+    Task,
+    TaskAssignment,
+)
+
+from .choices import (
+    AcceptanceOutcome,
+    FeedbackKind,
+    FinalOutcome,
+    RetrospectiveState,
+    Seat,
+    SignatureDecision,
+    Verdict,
+)
+from .models import (
+    AcceptanceVerdict,
+    ArchiveEntry,
+    DepartmentContribution,
+    Feedback,
+    FeedbackInvitation,
+    FinalAcceptance,
+    FinalSignature,
+    Retrospective,
+    TaskAcceptance,
+)
+from .services.acceptance import ANSWER_WORKING_DAYS
+from .services.archive import archive_title
+from .services.closing import RETROSPECTIVE_DUE_DAYS
+from .services.feedback import FEEDBACK_PREFIX
+
+CODE_PREFIX = "sc-"
+USERNAME_PREFIX = "scale_"
+SCALE_PASSWORD = "collab-scale"  # scale accounts only; the bench logs in with it
+DEFAULT_REQUESTS = 10_000
+DEFAULT_TASKS = 100_000
+UPDATES_PER_TASK = 3
+DEFAULT_SEED = 7
+YEARS = 3
+MAX_TASKS_PER_REQUEST = 30_000  # Task.sequence is a small integer
+
+# (code, name, parent code or None, staff range); the centres come first.
+SCALE_DEPARTMENTS = [
+    ("sc-ops", "營運中心", None, (5, 10)),
+    ("sc-tech", "技術中心", None, (5, 10)),
+    ("sc-admin", "管理中心", None, (5, 10)),
+    ("sc-bd", "業務開發部", "sc-ops", (15, 30)),
+    ("sc-chn", "通路管理部", "sc-ops", (10, 25)),
+    ("sc-brand", "品牌行銷部", "sc-ops", (10, 25)),
+    ("sc-svc", "客戶服務處", "sc-ops", (15, 30)),
+    ("sc-log", "物流倉儲部", "sc-ops", (10, 20)),
+    ("sc-it", "資訊系統部", "sc-tech", (15, 30)),
+    ("sc-data", "數據分析部", "sc-tech", (10, 20)),
+    ("sc-rd", "產品研發部", "sc-tech", (15, 30)),
+    ("sc-sec", "資訊安全室", "sc-tech", (10, 15)),
+    ("sc-hr", "人力資源部", "sc-admin", (10, 20)),
+    ("sc-acct", "會計部", "sc-admin", (10, 20)),
+    ("sc-legal", "法務部", "sc-admin", (10, 15)),
+    ("sc-proc", "採購部", "sc-admin", (10, 20)),
+]
+CO_HEADED = {"sc-it", "sc-svc"}
+
+SURNAMES = (
+    "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊"
+    "呂江何蕭羅高潘簡朱鍾彭游詹胡施沈余盧梁趙顏柯翁魏孫戴"
+)
+GIVEN = "志明雅婷家豪怡君宗翰佳穎俊賢淑芬建宏美玲冠宇詩涵承恩欣怡柏翰思妤彥廷宜蓁品睿子軒佩珊文傑"
+
+TOPICS = [
+    "會員中心", "訂單流程", "庫存管理", "月結報表", "客服工單", "官網", "行動 App", "供應商管理",
+    "合約管理", "年度預算", "人才招募", "績效考核", "資安防護", "數據平台", "物流配送", "門市營運",
+    "促銷活動", "品牌識別", "電子發票", "差旅報銷", "採購審批", "教育訓練", "客戶滿意度", "退換貨",
+    "商品主檔", "通路結算", "雲端備份", "內部稽核", "ESG 報告", "知識庫",
+]  # fmt: skip
+ACTIONS = [
+    "流程優化", "系統升級", "整合專案", "自動化", "改版", "導入", "盤點", "數位化", "效能提升",
+    "標準化", "分析專案", "試行計畫",
+]  # fmt: skip
+TASK_VERBS = [
+    "需求訪談", "現況盤點", "流程設計", "系統設計", "功能開發", "整合測試", "資料轉換", "教育訓練",
+    "上線準備", "成效追蹤", "文件撰寫", "預算編列", "供應商評選", "合約審閱", "介面設計",
+    "報表開發", "權限設定", "試行驗證", "風險評估", "溝通宣導",
+]  # fmt: skip
+BACKGROUNDS = [
+    "現行{topic}作業仰賴人工與多個系統切換,處理時間長且容易出錯,需跨部門協作改善。",
+    "{topic}相關抱怨近兩季持續上升,管理層要求於年度內提出改善方案並落地。",
+    "配合公司年度策略,{topic}需與各部門資料打通,以支援決策與追蹤。",
+    "稽核指出{topic}缺乏一致的控管流程,需建立標準作業並留存紀錄。",
+]
+DONE_TEXTS = [
+    "完成{pct}%:已與相關部門確認細節。",
+    "進度{pct}%,初稿完成,待內部審閱。",
+    "已完成主要工作項目,目前進度{pct}%。",
+    "{pct}%:測試中,修正回報問題。",
+    "本週完成資料整理,累計{pct}%。",
+]
+PROBLEMS = [
+    "跨部門資料提供延遲。",
+    "需求範圍有變更,需重新評估工時。",
+    "外部供應商回覆較慢。",
+    "人力被其他專案佔用。",
+    "測試環境不穩定。",
+]
+RISK_NOTES = [
+    "可能影響後續任務的開始時間。",
+    "若下週仍未解決,需延後交付日期。",
+    "已通報主管,評估是否增派人力。",
+]
+FEEDBACK_TEXTS = {
+    FeedbackKind.PRAISE: [
+        "各部門配合度高,溝通順暢,交付品質超出預期。",
+        "專案負責人主動追蹤進度,協作效率很好。",
+        "驗收標準清楚,來回修改次數少。",
+    ],
+    FeedbackKind.PROBLEM: [
+        "需求中途變更多次,時程被壓縮。",
+        "部門間溝通窗口不明確,資訊傳遞延遲。",
+        "資源不足,關鍵人員同時負責多個專案。",
+        "驗收標準不夠明確,造成反覆修改。",
+    ],
+    FeedbackKind.SUGGESTION: [
+        "建議立項前先確認各部門可投入的人力。",
+        "建議建立固定的週會機制同步進度。",
+        "建議驗收標準在任務分工時就寫清楚。",
+    ],
+}
+CANCEL_REASONS = [
+    "需求已由其他專案涵蓋,撤回申請。",
+    "預算未獲核准,暫停辦理。",
+    "業務方向調整,不再需要。",
+]
+
+
+class ScaleDataExists(Exception):
+    """The database holds scale data already; pass reset=True to replace it."""
+
+
+class ScaleError(Exception):
+    """The sizes asked for cannot be made (e.g. progress updates but no started task)."""
+
+
+@dataclass
+class ScaleReport:
+    """What seed_scale made (rows per model), what it deleted first and how long it took."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    deleted: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    states: dict[str, int] = field(default_factory=dict)
+    task_states: dict[str, int] = field(default_factory=dict)
+
+
+# --- the marker ---------------------------------------------------------------------------
+
+
+def scale_departments() -> models.QuerySet[Department]:
+    return Department.objects.filter(code__startswith=CODE_PREFIX)
+
+
+def scale_users() -> models.QuerySet[User]:
+    return User.objects.filter(username__startswith=USERNAME_PREFIX)
+
+
+def scale_requests() -> models.QuerySet[CollabRequest]:
+    return CollabRequest.objects.filter(
+        Q(initiating_department__code__startswith=CODE_PREFIX)
+        | Q(initiator__username__startswith=USERNAME_PREFIX)
+    )
+
+
+def scale_data_exists() -> bool:
+    return scale_departments().exists() or scale_users().exists()
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def seed_scale(
+    *,
+    requests: int = DEFAULT_REQUESTS,
+    tasks: int = DEFAULT_TASKS,
+    updates: int | None = None,
+    seed: int = DEFAULT_SEED,
+    reset: bool = False,
+    now: dt.datetime | None = None,
+) -> ScaleReport:
+    """Write `requests` requests, `tasks` tasks and `updates` progress updates (default
+    3 × tasks) with their organisation; see the module docstring. Raise ScaleDataExists
+    if scale data is there and `reset` is False, ScaleError for impossible sizes."""
+    updates = UPDATES_PER_TASK * tasks if updates is None else updates
+    if min(requests, tasks, updates) < 0:
+        raise ScaleError("Sizes cannot be negative.")
+    if tasks and not requests:
+        raise ScaleError("Tasks need at least one request.")
+    if updates and not tasks:
+        raise ScaleError("Progress updates need at least one task.")
+    report = ScaleReport()
+    started = time.monotonic()
+    now = now or timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            previous = _switch_guard_off(cursor)
+            if scale_data_exists():
+                if not reset:
+                    raise ScaleDataExists(
+                        "This database already holds scale data (departments "
+                        f"{CODE_PREFIX}*, users {USERNAME_PREFIX}*)."
+                    )
+                clock = time.monotonic()
+                report.deleted = scale_purge(cursor)
+                report.timings["reset"] = time.monotonic() - clock
+            clock = time.monotonic()
+            plan = _Plan(random.Random(seed), timezone.localtime(now))
+            plan.build(requests, tasks, updates)
+            report.timings["generate"] = time.monotonic() - clock
+            clock = time.monotonic()
+            report.counts = plan.write(cursor)
+            report.timings["write"] = time.monotonic() - clock
+            _restore_guard(cursor, previous)
+        clock = time.monotonic()
+    report.timings["commit"] = time.monotonic() - clock
+    clock = time.monotonic()
+    _analyze(report.counts)
+    report.timings["analyze"] = time.monotonic() - clock
+    report.states = dict(sorted(plan.request_states.items()))
+    report.task_states = dict(sorted(plan.task_states.items()))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _switch_guard_off(cursor) -> str | None:
+    if connection.vendor != "postgresql":
+        return None
+    cursor.execute("SELECT current_setting('collab.archive_guard', true)")
+    previous = cursor.fetchone()[0]
+    cursor.execute("SET LOCAL collab.archive_guard = 'off'")
+    cursor.execute("SET LOCAL synchronous_commit = off")
+    return previous or ""
+
+
+def _restore_guard(cursor, previous: str | None) -> None:
+    # Within a caller's transaction (tests), do not leave the archive triggers off.
+    if previous is not None:
+        cursor.execute("SELECT set_config('collab.archive_guard', %s, true)", [previous])
+
+
+def _analyze(counts: dict[str, int]) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for label in counts:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(_TABLES[label])}")
+
+
+# --- reset --------------------------------------------------------------------------------
+
+
+def scale_purge(cursor=None) -> int:
+    """Delete the scale data and every row that refers to it; return the rows deleted.
+
+    Follows the foreign keys of every installed model from the scale requests, then the
+    scale users, then the scale departments: a row pointing at a deleted row goes first.
+    Generic references (e.g. warnings about a scale task) go with their object. Call it
+    inside a transaction with the archive guard off (seed_scale does).
+    """
+    if cursor is None:
+        with connection.cursor() as own:
+            return scale_purge(own)
+    # Only identifiers from the models' metadata are put into the SQL text below; the
+    # marker values are parameters.
+    q = connection.ops.quote_name
+    code = CODE_PREFIX + "%"
+    name = USERNAME_PREFIX.replace("_", "\\_") + "%"
+    departments = f"SELECT id FROM {q(Department._meta.db_table)} WHERE code LIKE %s"  # noqa: S608
+    users = f"SELECT id FROM {q(User._meta.db_table)} WHERE username LIKE %s ESCAPE '\\'"  # noqa: S608
+    roots = [
+        (
+            CollabRequest,
+            f"initiating_department_id IN ({departments}) OR initiator_id IN ({users})",
+            (code, name),
+        ),
+        (User, "username LIKE %s ESCAPE '\\'", (name,)),
+        (Department, "code LIKE %s", (code,)),
+    ]
+    purger = _Purger(cursor)
+    for model, where, params in roots:
+        purger.purge(model, where, params, ())
+    return purger.deleted
+
+
+class _Purger:
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.deleted = 0
+        self.generic = _generic_references()
+        # Every foreign key of every table (many-to-many tables too), by the model it targets.
+        self.pointing: dict[type[models.Model], list[models.Field]] = defaultdict(list)
+        for model in apps.get_models(include_auto_created=True):
+            if model._meta.proxy or not model._meta.managed:
+                continue
+            for fld in model._meta.concrete_fields:
+                if fld.is_relation and fld.remote_field is not None:
+                    target = fld.remote_field.model._meta.concrete_model
+                    self.pointing[target].append(fld)
+
+    def purge(self, model, where: str, params: tuple, path: tuple) -> None:
+        """Delete `model`'s rows matching `where`, after every row that points at them."""
+        q = connection.ops.quote_name
+        table = q(model._meta.db_table)
+        path = (*path, model)
+        for fld in self.pointing[model]:
+            child = fld.model
+            if child is model or child in path:
+                continue  # a self-reference goes with the rows themselves
+            column, target = q(fld.column), q(fld.target_field.column)
+            inner = f"{column} IN (SELECT {target} FROM {table} WHERE {where})"  # noqa: S608
+            self.purge(child, inner, params, path)
+        if not model._meta.auto_created:
+            self._purge_generic(model, where, params)
+        self.cursor.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
+        self.deleted += max(self.cursor.rowcount, 0)
+
+    def _purge_generic(self, model, where: str, params: tuple) -> None:
+        q = connection.ops.quote_name
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        for holder, ct_field, fk_field in self.generic:
+            pk = q(model._meta.pk.column)
+            if fk_field.get_internal_type() in ("CharField", "TextField"):
+                pk = f"CAST({pk} AS VARCHAR(255))"
+            self.cursor.execute(
+                f"DELETE FROM {q(holder._meta.db_table)} WHERE {q(ct_field.column)} = %s "  # noqa: S608
+                f"AND {q(fk_field.column)} IN "
+                f"(SELECT {pk} FROM {q(model._meta.db_table)} WHERE {where})",
+                [content_type.pk, *params],
+            )
+            self.deleted += max(self.cursor.rowcount, 0)
+
+
+def _generic_references() -> list[tuple[type[models.Model], models.Field, models.Field]]:
+    """Return (model, content type field, object id field) of every generic reference:
+    the declared GenericForeignKeys, and the conventional content_type + object_id (or
+    object_pk) pairs without one (collab.WarningItem, admin's LogEntry)."""
+    found = {}
+    for model in apps.get_models():
+        for gfk in model._meta.private_fields:
+            if isinstance(gfk, GenericForeignKey):
+                pair = (model._meta.get_field(gfk.ct_field), model._meta.get_field(gfk.fk_field))
+                found[(model, pair[1].name)] = (model, *pair)
+        names = {f.name: f for f in model._meta.concrete_fields}
+        content_type = names.get("content_type")
+        if content_type is None or not content_type.is_relation:
+            continue
+        if content_type.remote_field.model is not ContentType:
+            continue
+        for name in ("object_id", "object_pk"):
+            if name in names:
+                found.setdefault((model, name), (model, content_type, names[name]))
+    return list(found.values())
+
+
+# --- writing ------------------------------------------------------------------------------
+
+# Each label of ScaleReport.counts and the model written under it, in writing order.
+_MODELS: dict[str, type[models.Model]] = {
+    "departments": Department,
+    "users": User,
+    "department heads": Department.heads.through,
+    "user groups": User.groups.through,
+    "delegations": Delegation,
+    "requests": CollabRequest,
+    "request departments": RequestDepartment,
+    "goals": Goal,
+    "department reviews": DepartmentReview,
+    "request events": RequestEvent,
+    "breakdowns": Breakdown,
+    "breakdown signatures": BreakdownSignature,
+    "tasks": Task,
+    "task supporting departments": Task.supporting_departments.through,
+    "task dependencies": Task.depends_on.through,
+    "RACI assignments": TaskAssignment,
+    "progress updates": ProgressUpdate,
+    "task acceptances": TaskAcceptance,
+    "acceptance verdicts": AcceptanceVerdict,
+    "final acceptances": FinalAcceptance,
+    "final signatures": FinalSignature,
+    "retrospectives": Retrospective,
+    "department contributions": DepartmentContribution,
+    "feedback invitations": FeedbackInvitation,
+    "feedback": Feedback,
+    "feedback departments": Feedback.departments.through,
+    "archive entries": ArchiveEntry,
+    "request view grants": CollabRequestUserObjectPermission,
+}
+_TABLES = {label: model._meta.db_table for label, model in _MODELS.items()}
+
+
+class _Table:
+    """Rows of one model as tuples of the named columns; every other column gets its
+    field's default (auto_now fields: `now`), written once per row as a constant."""
+
+    def __init__(self, model, columns: Sequence[str], now: dt.datetime):
+        self.model = model
+        self.columns = list(columns)
+        self.rows: list[tuple] = []
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        unknown = set(self.columns) - set(by_attname)
+        if unknown:
+            raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
+        self.rest: list[tuple[str, object]] = []
+        for attname, fld in by_attname.items():
+            if attname in self.columns or fld.primary_key:
+                continue
+            if getattr(fld, "auto_now", False) or getattr(fld, "auto_now_add", False):
+                value = now
+            else:
+                value = fld.get_default()
+            if value is None and not fld.null:
+                raise ValueError(f"{model.__name__}.{attname} needs a value")
+            self.rest.append((fld.column, value))
+        self.db_columns = [by_attname[c].column for c in self.columns] + [c for c, _ in self.rest]
+
+    def add(self, *values) -> None:
+        self.rows.append(values)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def write(self, cursor, chunk: int = 50_000) -> None:
+        if not self.rows:
+            return
+        q = connection.ops.quote_name
+        table = q(self.model._meta.db_table)
+        columns = ", ".join(q(c) for c in self.db_columns)
+        if connection.vendor == "postgresql":
+            suffix = "".join("\t" + _pg(v) for _c, v in self.rest) + "\n"
+            sql = f"COPY {table} ({columns}) FROM STDIN"
+            for start in range(0, len(self.rows), chunk):
+                text = "".join(
+                    "\t".join(map(_pg, row)) + suffix for row in self.rows[start : start + chunk]
+                )
+                cursor.copy_expert(sql, io.StringIO(text))
+        else:
+            rest = tuple(_plain(v) for _c, v in self.rest)
+            marks = ", ".join(["%s"] * len(self.db_columns))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
+                [tuple(_plain(v) for v in row) + rest for row in self.rows],
+            )
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _pg(value) -> str:
+    """Return `value` in COPY's text format."""
+    if value is None:
+        return r"\N"
+    kind = type(value)
+    if kind is str:
+        return value.translate(_ESCAPES)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dt.datetime or kind is dt.date:
+        return value.isoformat()
+    return str(value)
+
+
+def _plain(value):
+    """Return `value` as the other backends' INSERT takes it (UTC naive datetimes)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _allocate_ids(cursor, model, count: int) -> list[int]:
+    """Reserve `count` primary keys of `model` (its sequence on PostgreSQL)."""
+    if count == 0:
+        return []
+    q = connection.ops.quote_name
+    table = model._meta.db_table
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [q(table), count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {q(table)}")  # noqa: S608
+    first = cursor.fetchone()[0] + 1
+    return list(range(first, first + count))
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+class _Person:
+    __slots__ = ("department", "id", "username", "weight")
+
+    def __init__(self, username, department, weight):
+        self.id = None
+        self.username = username
+        self.department = department
+        self.weight = weight
+
+
+class _Dept:
+    __slots__ = ("code", "cum", "deputy", "heads", "id", "name", "parent", "staff")
+
+    def __init__(self, code, name, parent):
+        self.id = None
+        self.code, self.name, self.parent = code, name, parent
+        self.staff: list[_Person] = []
+        self.heads: list[_Person] = []
+        self.deputy: _Person | None = None
+
+    def pick(self, rng, exclude=None) -> _Person:
+        """A staff member, busier ones more often."""
+        for _ in range(5):
+            person = rng.choices(self.staff, cum_weights=self.cum)[0]
+            if person is not exclude:
+                return person
+        return next(p for p in self.staff if p is not exclude)
+
+
+class _Review:
+    __slots__ = ("behalf", "by", "created", "decided_at", "decision", "dept", "due", "round")
+
+    def __init__(self, dept, rnd, due, created):
+        self.dept, self.round, self.due, self.created = dept, rnd, due, created
+        self.decision = ReviewDecision.PENDING
+        self.decided_at = None
+        self.by = self.behalf = None
+
+
+class _Request:
+    __slots__ = (
+        "all_agreed",
+        "approved",
+        "archived",
+        "cancel_reason",
+        "cancelled",
+        "completed",
+        "confidential",
+        "confirm_by",
+        "created",
+        "dept",
+        "depts",
+        "duration",
+        "events",
+        "expected",
+        "final_closed",
+        "final_opened",
+        "first_submit",
+        "id",
+        "initiator",
+        "lead",
+        "name",
+        "number",
+        "priority",
+        "reviews",
+        "round",
+        "started",
+        "state",
+        "submitted",
+        "tasks",
+        "topic",
+    )  # fmt: skip
+
+    def __init__(self):
+        self.number = None
+        self.submitted = self.first_submit = self.approved = self.started = None
+        self.completed = self.cancelled = self.archived = None
+        self.final_opened = self.final_closed = self.all_agreed = None
+        self.cancel_reason = ""
+        self.round = 0
+        self.reviews: list[_Review] = []
+        self.events: list[tuple] = []
+        self.tasks: list[_Task] = []
+        self.confidential = False
+
+
+class _Task:
+    __slots__ = (
+        "a",
+        "c",
+        "completed",
+        "dept",
+        "due_at",
+        "i",
+        "id",
+        "importance",
+        "last_update",
+        "late",
+        "name",
+        "percent",
+        "r",
+        "request",
+        "risk",
+        "seq",
+        "start_date",
+        "started",
+        "state",
+        "submitted",
+        "support",
+        "updates",
+    )  # fmt: skip
+
+
+class _Plan:
+    def __init__(self, rng: random.Random, now: dt.datetime):
+        self.rng = rng
+        self.now = now
+        self.tz = now.tzinfo
+        self.today = now.date()
+        self.depts: list[_Dept] = []
+        self.people: list[_Person] = []
+        self.pmo: list[_Person] = []
+        self.executives: list[_Person] = []
+        self.delegations: list[tuple] = []
+        self.requests: list[_Request] = []
+        self.tasks: list[_Task] = []
+        self.request_states: dict[str, int] = defaultdict(int)
+        self.task_states: dict[str, int] = defaultdict(int)
+        self._due_cache: dict[tuple[dt.date, int], dt.date] = {}
+        self.review_days = request_services.review_working_days()
+
+    # --- time helpers --------------------------------------------------------------------
+
+    def office(self, moment: dt.datetime) -> dt.datetime:
+        """Move `moment` into office hours (09:00–18:00, Monday to Friday)."""
+        if moment.hour < 9:
+            moment = moment.replace(hour=9)
+        elif moment.hour >= 18:
+            moment = (moment + dt.timedelta(days=1)).replace(hour=9)
+        while moment.weekday() >= 5:
+            moment += dt.timedelta(days=1)
+        return moment
+
+    def after(self, moment: dt.datetime, hours: float) -> dt.datetime:
+        return self.office(moment + dt.timedelta(seconds=int(hours * 3600)))
+
+    def at(self, day: dt.date, hour: float) -> dt.datetime:
+        seconds = int(hour * 3600)
+        return dt.datetime.combine(day, dt.time(seconds // 3600, seconds % 3600 // 60), self.tz)
+
+    @staticmethod
+    def workday(day: dt.date) -> dt.date:
+        while day.weekday() >= 5:
+            day += dt.timedelta(days=1)
+        return day
+
+    def working_days_after(self, day: dt.date, days: int) -> dt.date:
+        key = (day, days)
+        if key not in self._due_cache:
+            self._due_cache[key] = calendar.add_working_days(day, days)
+        return self._due_cache[key]
+
+    # --- the organisation ----------------------------------------------------------------
+
+    def build_organisation(self) -> None:
+        rng = self.rng
+        by_code = {}
+        used_names = set()
+
+        def full_name():
+            while True:
+                name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
+                if name not in used_names or len(used_names) > 5000:
+                    used_names.add(name)
+                    return name
+
+        self.full_names = {}
+        for code, name, parent, (low, high) in SCALE_DEPARTMENTS:
+            dept = _Dept(code, name, by_code.get(parent))
+            by_code[code] = dept
+            self.depts.append(dept)
+            short = code[len(CODE_PREFIX) :]
+            for n in range(1, (2 if code in CO_HEADED else 1) + 1):
+                head = _Person(f"{USERNAME_PREFIX}{short}_head{'' if n == 1 else n}", dept, 1.0)
+                dept.heads.append(head)
+                self.people.append(head)
+            for n in range(1, rng.randint(low, high) + 1):
+                person = _Person(
+                    f"{USERNAME_PREFIX}{short}_{n:02d}", dept, rng.lognormvariate(0, 0.6)
+                )
+                dept.staff.append(person)
+                self.people.append(person)
+            dept.cum = list(_cumulative(p.weight for p in dept.staff))
+        for n in range(1, 4):
+            self.pmo.append(_Person(f"{USERNAME_PREFIX}pmo{n}", None, 1.0))
+            self.executives.append(_Person(f"{USERNAME_PREFIX}exec{n}", None, 1.0))
+        self.people += self.pmo + self.executives
+        for person in self.people:
+            self.full_names[person.username] = full_name()
+        # Deputies: a third of the departments; one of them acts today, the others did.
+        for index, dept in enumerate(self.depts):
+            if index % 3 != 1:
+                continue
+            dept.deputy = dept.staff[0]
+            if index == 1 or rng.random() < 0.3:
+                start = self.today - dt.timedelta(days=rng.randint(0, 5))
+                end = self.today + dt.timedelta(days=rng.randint(5, 20))
+            else:
+                start = self.today - dt.timedelta(days=rng.randint(30, 700))
+                end = start + dt.timedelta(days=rng.randint(3, 14))
+            reason = rng.choice(["出差", "休假", "受訓"])
+            self.delegations.append((dept.heads[0], dept.deputy, dept, start, end, reason))
+        # Activity: some departments file far more requests than others.
+        self.dept_weights = [rng.lognormvariate(0, 0.5) for _ in self.depts]
+        self.dept_cum = list(_cumulative(self.dept_weights))
+
+    def head_of(self, dept: _Dept) -> tuple[_Person, _Person | None]:
+        """Who answers for the department: a head, or (sometimes) the deputy for them."""
+        if dept.deputy is not None and self.rng.random() < 0.12:
+            return dept.deputy, dept.heads[0]
+        return self.rng.choice(dept.heads), None
+
+    # --- requests ------------------------------------------------------------------------
+
+    def build(self, n_requests: int, n_tasks: int, n_updates: int) -> None:
+        self.build_organisation()
+        for index in range(n_requests):
+            self.requests.append(self.build_request(forced=index == 0))
+        self.requests.sort(key=lambda r: r.created)
+        eligible = [r for r in self.requests if r.approved is not None]
+        counts = _spread(n_tasks, [self.rng.lognormvariate(0, 0.6) for _ in eligible], minimum=1)
+        if any(c > MAX_TASKS_PER_REQUEST for c in counts):
+            raise ScaleError("Too many tasks per request; ask for more requests.")
+        for request, count in zip(eligible, counts, strict=True):
+            self.build_work(request, count)
+        started = [t for t in self.tasks if t.started is not None]
+        if n_updates and not started:
+            raise ScaleError("No task has started, so no progress update can be made.")
+        weights = [
+            (1 + (t.due_at - t.started).days / 7) * self.rng.lognormvariate(0, 0.4) for t in started
+        ]
+        for task, count in zip(started, _spread(n_updates, weights), strict=True):
+            self.build_updates(task, count)
+        for request in self.requests:
+            self.request_states[request.state] += 1
+        for task in self.tasks:
+            self.task_states[task.state] += 1
+
+    def build_request(self, *, forced: bool) -> _Request:
+        """One request's life up to now. `forced`: old and through every stage."""
+        rng, now = self.rng, self.now
+        r = _Request()
+        r.dept = self.depts[_pick_index(rng, self.dept_cum)]
+        r.initiator = r.dept.pick(rng) if rng.random() < 0.9 else r.dept.heads[0]
+        others = [d for d in self.depts if d is not r.dept]
+        r.depts = [r.dept, *rng.sample(others, rng.choice((1, 1, 2, 2, 2, 3)))]
+        r.lead = r.dept if rng.random() < 0.5 else rng.choice(r.depts[1:])
+        r.topic = rng.choice(TOPICS)
+        r.name = f"{r.topic}{rng.choice(ACTIONS)}"
+        r.priority = rng.choices(
+            (Priority.NORMAL, Priority.IMPORTANT, Priority.URGENT), (70, 22, 8)
+        )[0]
+        r.confidential = rng.random() < 0.05
+        age = 400 + rng.random() * 600 if forced else YEARS * 365 * rng.random() ** 1.25
+        day = self.workday((now - dt.timedelta(days=age)).date())
+        r.created = self.at(day, 9 + rng.random() * 9)
+        if r.created > now:
+            r.created = now - dt.timedelta(hours=1 + rng.random())
+        r.duration = 20 + rng.lognormvariate(3.6, 0.5)  # project length in days
+        r.expected = (r.created + dt.timedelta(days=r.duration + rng.uniform(20, 60))).date()
+        r.events.append(("created", r.created, r.initiator, None, "", "", "", None))
+        # Draft: most are submitted within days; a few are left or dropped.
+        if rng.random() < 0.015 and not forced:
+            return self.end_draft(r)
+        delay = rng.choices(
+            (rng.uniform(1, 24), rng.uniform(24, 120), rng.uniform(120, 480)), (60, 30, 10)
+        )[0]
+        submitted = self.after(r.created, delay)
+        if submitted > now:
+            return self.end(r, RequestState.DRAFT)
+        r.first_submit = submitted
+        self.submit(r, submitted, resubmit=False)
+        # Round 1; one in eight is rejected by one department.
+        rejecter = None if forced or rng.random() >= 0.12 else rng.choice(r.depts)
+        outcome = self.review_round(r, submitted, rejecter)
+        if outcome is not None:
+            return outcome
+        if rejecter is not None:
+            reject_at = next(
+                v.decided_at for v in r.reviews if v.decision == ReviewDecision.REJECTED
+            )
+            if rng.random() < 0.25:
+                cancel_at = self.after(reject_at, rng.uniform(24, 360))
+                if cancel_at <= now:
+                    return self.cancel(r, cancel_at, RequestState.REVISION, r.initiator)
+                return self.end(r, RequestState.REVISION)
+            resubmit = self.after(reject_at, rng.uniform(24, 240))
+            if resubmit > now:
+                return self.end(r, RequestState.REVISION)
+            self.submit(r, resubmit, resubmit=True)
+            outcome = self.review_round(r, resubmit, None)
+            if outcome is not None:
+                return outcome
+        confirm = self.after(r.all_agreed, rng.lognormvariate(2.5, 0.8))
+        if confirm > now:
+            return self.end(r, RequestState.PENDING)
+        r.approved = confirm
+        r.confirm_by = rng.choice(self.pmo)
+        r.events.append(
+            ("confirm", confirm, r.confirm_by, None, "confirm", "pending", "approved", None)
+        )
+        r.state = RequestState.APPROVED
+        r.started = self.after(confirm, rng.uniform(72, 360))
+        r.expected = (r.started + dt.timedelta(days=r.duration + rng.uniform(5, 30))).date()
+        return r
+
+    def end(self, r: _Request, state: str) -> _Request:
+        r.state = state
+        return r
+
+    def end_draft(self, r: _Request) -> _Request:
+        dropped = self.after(r.created, self.rng.uniform(24, 2000))
+        if self.rng.random() < 0.4 and dropped <= self.now:
+            return self.cancel(r, dropped, RequestState.DRAFT, r.initiator)
+        return self.end(r, RequestState.DRAFT)
+
+    def cancel(self, r: _Request, when, from_state, by) -> _Request:
+        r.cancelled = when
+        r.cancel_reason = self.rng.choice(CANCEL_REASONS)
+        for review in r.reviews:
+            if review.decision == ReviewDecision.PENDING:
+                review.decision = ReviewDecision.SUPERSEDED
+        r.events.append(
+            ("cancel", when, by, None, "cancel", from_state, "cancelled", None, r.cancel_reason)
+        )
+        return self.end(r, RequestState.CANCELLED)
+
+    def submit(self, r: _Request, when: dt.datetime, *, resubmit: bool) -> None:
+        r.submitted = when
+        r.round += 1
+        for review in r.reviews:
+            if review.decision == ReviewDecision.PENDING:
+                review.decision = ReviewDecision.SUPERSEDED
+        kind = "resubmit" if resubmit else "submit"
+        source = "revision" if resubmit else "draft"
+        r.events.append((kind, when, r.initiator, None, "submit", source, "pending", None))
+        due = self.working_days_after(when.date(), self.review_days)
+        r.reviews += [_Review(d, r.round, due, when) for d in r.depts]
+
+    def review_round(self, r: _Request, submitted, rejecter) -> _Request | None:
+        """Answer the round's reviews; return the request if it stops here (now or a
+        rejection still to come), None once every department agreed or one rejected."""
+        rng, now = self.rng, self.now
+        current = [v for v in r.reviews if v.round == r.round]
+        for review in current:
+            hours = min(rng.lognormvariate(3.0, 1.0), 480)
+            review.decided_at = self.after(submitted, hours)
+        if rejecter is not None:
+            rejecting = next(v for v in current if v.dept is rejecter)
+            reject_at = rejecting.decided_at
+            for review in sorted(current, key=lambda v: v.decided_at):
+                if review is rejecting:
+                    continue
+                if review.decided_at < reject_at and review.decided_at <= now:
+                    self.agree(r, review)
+                else:
+                    review.decided_at = None  # still pending, or superseded by the 駁回
+            if reject_at > now:
+                rejecting.decided_at = None
+                return self.end(r, RequestState.PENDING)
+            rejecting.decision = ReviewDecision.REJECTED
+            rejecting.by, rejecting.behalf = self.head_of(rejecting.dept)
+            for review in current:
+                if review.decision == ReviewDecision.PENDING and review is not rejecting:
+                    review.decision = ReviewDecision.SUPERSEDED
+            r.events.append(
+                (
+                    "reject", reject_at, rejecting.by, rejecting.behalf, "send_back",
+                    "pending", "revision", rejecting.dept, "資源排程衝突,請調整時程後再提交。",
+                )
+            )  # fmt: skip
+            return None
+        pending = False
+        for review in sorted(current, key=lambda v: v.decided_at):
+            if review.decided_at > now:
+                review.decided_at = None
+                pending = True
+            else:
+                self.agree(r, review)
+        if pending:
+            return self.end(r, RequestState.PENDING)
+        last = max(current, key=lambda v: v.decided_at)
+        r.all_agreed = last.decided_at
+        r.events.append(("all_agreed", last.decided_at, last.by, last.behalf, "", "", "", None))
+        return None
+
+    def agree(self, r: _Request, review: _Review) -> None:
+        review.decision = ReviewDecision.APPROVED
+        review.by, review.behalf = self.head_of(review.dept)
+        r.events.append(
+            (
+                "review_approved", review.decided_at, review.by, review.behalf, "", "", "",
+                review.dept,
+            )
+        )  # fmt: skip
+
+    # --- the work ------------------------------------------------------------------------
+
+    def build_work(self, r: _Request, count: int) -> None:
+        """Tasks of an approved request, and the request's end (in progress, completed)."""
+        rng, now = self.rng, self.now
+        if count == 0:
+            # Approved but nothing broken down: still being planned, or dropped.
+            r.started = None
+            when = self.after(r.approved, rng.uniform(48, 480))
+            if when <= now:
+                self.cancel(r, when, RequestState.APPROVED, r.confirm_by)
+            return
+        start = r.started
+        for seq in range(1, count + 1):
+            task = self.build_task(r, seq, start)
+            r.tasks.append(task)
+            self.tasks.append(task)
+        if start > now:
+            r.started = None  # 已立項: the breakdown is not signed yet, nothing started
+            for task in r.tasks:
+                task.started = task.submitted = task.completed = None
+            return
+        lead_head = r.lead.heads[0]
+        r.events.append(("start", start, lead_head, None, "start", "approved", "in_progress", None))
+        r.state = RequestState.IN_PROGRESS
+        last_done = max(t.completed for t in r.tasks)
+        r.final_opened = self.after(last_done, rng.uniform(4, 72))
+        r.final_closed = self.after(r.final_opened, rng.uniform(4, 150))
+        if r.final_closed <= now:
+            r.state = RequestState.COMPLETED
+            r.completed = r.final_closed
+            r.events.append(("final_opened", r.final_opened, r.initiator, None, "", "", "", None))
+            r.events.append(
+                (
+                    "complete", r.completed, lead_head, None, "complete", "in_progress",
+                    "completed", None,
+                )
+            )  # fmt: skip
+            for task in r.tasks:
+                task.state = TaskState.DONE
+            filed = self.after(r.completed, rng.uniform(24, 220))
+            if filed > now or rng.random() < 0.03:
+                return
+            r.events.append(("retrospective", filed, r.initiator, None, "", "", "", None))
+            archive = self.after(r.completed, rng.uniform(30, 90) * 24)
+            if filed + dt.timedelta(days=14) <= archive <= now and rng.random() < 0.67:
+                r.archived = archive
+            return
+        if r.final_opened > now:
+            r.final_opened = None
+        else:
+            r.events.append(("final_opened", r.final_opened, r.initiator, None, "", "", "", None))
+        r.final_closed = None
+        for task in r.tasks:
+            self.task_state_now(task)
+
+    def build_task(self, r: _Request, seq: int, start: dt.datetime) -> _Task:
+        rng = self.rng
+        t = _Task()
+        t.request, t.seq = r, seq
+        t.name = f"{r.topic}{rng.choice(TASK_VERBS)}"
+        t.dept = r.lead if rng.random() < 0.35 else rng.choice(r.depts)
+        others = [d for d in r.depts if d is not t.dept]
+        t.support = [rng.choice(others)] if others and rng.random() < 0.2 else []
+        offset = r.duration * 0.75 * rng.random() ** 1.3
+        t.start_date = self.workday((start + dt.timedelta(days=offset)).date())
+        length = max(2.0, min(r.duration - offset, rng.lognormvariate(2.6, 0.6)))
+        t.due_at = self.at(self.workday(t.start_date + dt.timedelta(days=length)), 17)
+        t.due_at = t.due_at.replace(hour=DEFAULT_DUE_TIME.hour, minute=DEFAULT_DUE_TIME.minute)
+        t.importance = rng.choices(
+            (Priority.NORMAL, Priority.IMPORTANT, Priority.URGENT),
+            (50, 35, 15) if r.priority != Priority.NORMAL else (75, 20, 5),
+        )[0]
+        t.r = t.dept.pick(rng)
+        t.a = t.dept.heads[0] if rng.random() < 0.4 else t.dept.pick(rng, exclude=t.r)
+        t.c = []
+        t.i = []
+        if rng.random() < 0.25:
+            other = rng.choice(t.support or r.depts)
+            person = other.pick(rng)
+            if person is not t.r and person is not t.a:
+                t.c.append(person)
+        if rng.random() < 0.2 and r.initiator not in (t.r, t.a):
+            t.i.append(r.initiator)
+        t.state = TaskState.TODO
+        t.started = t.submitted = t.completed = None
+        t.percent = 0
+        t.risk = RiskLevel.NONE
+        t.updates = []
+        t.last_update = None
+        # How it will go: started around its start date (some late), delivered on time
+        # 85 % of the time; 1 % are stuck for months.
+        began = self.at(t.start_date, 9 + rng.random() * 8)
+        if rng.random() < 0.04:
+            began += dt.timedelta(days=rng.uniform(2, 20))
+        t.started = self.office(max(began, start))
+        if t.started >= t.due_at:
+            t.started = t.due_at - dt.timedelta(hours=rng.uniform(8, 48))
+        t.late = rng.random() < 0.15
+        span = (t.due_at - t.started).total_seconds()
+        if t.late:
+            extra = rng.uniform(30, 200) if rng.random() < 0.07 else rng.uniform(0.2, 15)
+            t.submitted = self.office(t.due_at + dt.timedelta(days=extra))
+            t.completed = self.after(t.submitted, rng.uniform(2, 72))
+        else:
+            t.submitted = t.started + dt.timedelta(seconds=int(span * rng.uniform(0.5, 0.95)))
+            wait = min(rng.uniform(2, 60) * 3600, (t.due_at - t.submitted).total_seconds() * 0.9)
+            t.completed = t.submitted + dt.timedelta(seconds=int(wait))
+        return t
+
+    def task_state_now(self, t: _Task) -> None:
+        """The state at `now` of a task of a request in progress."""
+        now = self.now
+        if t.started > now:
+            t.state = TaskState.TODO
+            t.started = t.submitted = t.completed = None
+        elif t.completed <= now:
+            t.state = TaskState.DONE
+        elif t.submitted <= now:
+            t.state = TaskState.SUBMITTED
+            t.completed = None
+        else:
+            t.state = TaskState.IN_PROGRESS
+            planned = (t.submitted - t.started).total_seconds()
+            done = (now - t.started).total_seconds() / planned if planned > 0 else 0.5
+            t.percent = max(5, min(95, int(100 * done * self.rng.uniform(0.7, 1.1))))
+            t.submitted = t.completed = None
+
+    def build_updates(self, t: _Task, count: int) -> None:
+        if count == 0:
+            return
+        rng = self.rng
+        end = t.submitted
+        if end is None:  # in progress: the last update was hours or days ago
+            end = max(
+                t.started + dt.timedelta(minutes=5),
+                self.now - dt.timedelta(days=rng.lognormvariate(0.3, 0.9)),
+            )
+        span = max((end - t.started).total_seconds(), 60.0)
+        moments = sorted(rng.random() for _ in range(count))
+        final = 100 if t.state in (TaskState.SUBMITTED, TaskState.DONE) else t.percent
+        percents = sorted(int(5 + (final - 5) * rng.random()) for _ in range(count))
+        percents[-1] = final
+        profile = rng.choices(
+            (RiskLevel.NONE, RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH),
+            (35, 25, 25, 15) if t.late else (72, 15, 9, 4),
+        )[0]
+        for index in range(count):
+            at = t.started + dt.timedelta(seconds=int(span * (0.05 + 0.9 * moments[index])))
+            risk = profile if rng.random() < 0.6 else RiskLevel.NONE
+            if index == count - 1:
+                at = end - dt.timedelta(seconds=int(min(span * 0.02, 3600)))
+                if final == 100:
+                    risk = RiskLevel.NONE
+                elif profile != RiskLevel.NONE:
+                    risk = profile
+            author = t.r if rng.random() < 0.9 else t.a
+            t.updates.append((at, percents[index], risk, author))
+        t.updates.sort(key=lambda u: u[0])
+        at, percent, risk, _author = t.updates[-1]
+        t.percent, t.risk, t.last_update = percent, risk, at
+
+    # --- rows ----------------------------------------------------------------------------
+
+    def write(self, cursor) -> dict[str, int]:
+        rows = _Writer(cursor, self.now)
+        self.write_organisation(rows)
+        self.write_requests(rows)
+        self.write_tasks(rows)
+        self.write_closing(rows)
+        self.advance_sequences()
+        return rows.flush()
+
+    def write_organisation(self, w: _Writer) -> None:
+        rng = self.rng
+        for dept, pk in zip(self.depts, w.ids(Department, len(self.depts)), strict=True):
+            dept.id = pk
+        table = w.table("departments", ["id", "name", "code", "parent_id", "is_active"])
+        for dept in self.depts:
+            table.add(dept.id, dept.name, dept.code, dept.parent.id if dept.parent else None, True)
+        for person, pk in zip(self.people, w.ids(User, len(self.people)), strict=True):
+            person.id = pk
+        password = make_password(SCALE_PASSWORD)
+        joined = self.now - dt.timedelta(days=YEARS * 365 + 120)
+        heads = {p.id for d in self.depts for p in d.heads}
+        table = w.table(
+            "users",
+            [
+                "id", "password", "username", "email", "full_name", "department_id", "title",
+                "role", "is_staff", "is_active", "is_superuser", "date_joined", "contact",
+            ],
+        )  # fmt: skip
+        roles = {p.id: Role.PMO for p in self.pmo} | {p.id: Role.EXECUTIVE for p in self.executives}
+        titles = {Role.PMO: "PMO 專員", Role.EXECUTIVE: "副總經理"}
+        for person in self.people:
+            role = roles.get(person.id, Role.STAFF)
+            dept = person.department
+            if person.id in heads:
+                title = f"{dept.name}經理"
+            else:
+                title = titles.get(role) or rng.choice(("專員", "專員", "資深專員", "主任"))
+            table.add(
+                person.id, password, person.username, f"{person.username}@scale.example.com",
+                self.full_names[person.username], dept.id if dept else None, title, role,
+                role != Role.STAFF or person.id in heads, True, False, joined,
+                f"分機 {rng.randint(2000, 8999)}",
+            )  # fmt: skip
+        table = w.table("department heads", ["department_id", "user_id"])
+        for dept in self.depts:
+            for head in dept.heads:
+                table.add(dept.id, head.id)
+        # The groups collab.services.user_sync_access gives: the role's, and the heads'.
+        org_services.role_groups_ensure()
+        groups = dict(Group.objects.values_list("name", "pk"))
+        table = w.table("user groups", ["user_id", "group_id"])
+        for person in self.people:
+            table.add(person.id, groups[roles.get(person.id, Role.STAFF)])
+            if person.id in heads:
+                table.add(person.id, groups[org_services.HEAD_GROUP])
+        table = w.table(
+            "delegations",
+            ["head_id", "deputy_id", "department_id", "start_date", "end_date", "reason",
+             "created_at"],
+        )  # fmt: skip
+        for head, deputy, dept, start, end, reason in self.delegations:
+            created = self.at(start - dt.timedelta(days=3), 10)
+            table.add(head.id, deputy.id, dept.id, start, end, reason, created)
+
+    def write_requests(self, w: _Writer) -> None:
+        rng = self.rng
+        requests = self.requests
+        for request, pk in zip(requests, w.ids(CollabRequest, len(requests)), strict=True):
+            request.id = pk
+        self.number_requests()
+        table = w.table(
+            "requests",
+            [
+                "id", "number", "name", "initiating_department_id", "initiator_id", "contact",
+                "background", "expected_deliverables", "data_needs", "expected_completion",
+                "priority", "notes", "state", "review_round", "submitted_at", "approved_at",
+                "completed_at", "cancel_reason", "is_archived", "archived_at",
+                "is_confidential", "created_at", "updated_at",
+            ],
+        )  # fmt: skip
+        for r in requests:
+            updated = max(
+                e[1] for e in r.events if e[1] is not None
+            )  # the last line of its timeline
+            if r.archived:
+                updated = max(updated, r.archived)
+            table.add(
+                r.id, r.number, r.name, r.dept.id, r.initiator.id,
+                self.full_names[r.initiator.username],
+                rng.choice(BACKGROUNDS).format(topic=r.topic),
+                f"{r.topic}改善方案、執行紀錄與成效報告", "", r.expected, r.priority, "",
+                r.state, r.round, r.submitted, r.approved, r.completed, r.cancel_reason,
+                r.archived is not None, r.archived, r.confidential, r.created, updated,
+            )  # fmt: skip
+        table = w.table("request departments", ["request_id", "department_id", "is_lead"])
+        goals = w.table(
+            "goals",
+            ["request_id", "description", "metric", "target_value", "unit", "actual_value",
+             "position"],
+        )  # fmt: skip
+        for r in requests:
+            for dept in r.depts:
+                table.add(r.id, dept.id, dept is r.lead)
+            target = Decimal(rng.choice((10, 15, 20, 30, 50)))
+            actual = None
+            if r.state == RequestState.COMPLETED:
+                actual = (target * Decimal(rng.uniform(0.6, 1.3))).quantize(Decimal("0.1"))
+            goals.add(r.id, f"{r.topic}效率提升", "處理時間縮短", target, "%", actual, 0)
+        table = w.table(
+            "department reviews",
+            [
+                "request_id", "department_id", "round", "due_date", "decision", "comment",
+                "committed_tasks", "decided_by_id", "on_behalf_of_id", "decided_at",
+                "created_at",
+            ],
+        )  # fmt: skip
+        for r in requests:
+            committed = defaultdict(list)
+            for task in r.tasks[:30]:
+                committed[task.dept].append(task.name)
+            for v in r.reviews:
+                approved = v.decision == ReviewDecision.APPROVED
+                comment = "" if v.decision != ReviewDecision.REJECTED else "資源排程衝突。"
+                lines = "\n".join(committed.get(v.dept, [])[:3]) if approved else ""
+                decided = v.decided_at if v.by is not None else None
+                table.add(
+                    r.id, v.dept.id, v.round, v.due, v.decision, comment, lines,
+                    v.by.id if decided else None,
+                    v.behalf.id if decided and v.behalf else None, decided, v.created,
+                )  # fmt: skip
+        table = w.table(
+            "request events",
+            ["request_id", "kind", "transition", "from_state", "to_state", "by_id",
+             "on_behalf_of_id", "at", "comment", "department_id"],
+        )  # fmt: skip
+        for r in requests:
+            if r.archived:
+                r.events.append(("archived", r.archived, self.rng.choice(self.pmo), None,
+                                 "", "", "", None, self.archive_title(r)))  # fmt: skip
+            for kind, at, by, behalf, transition, source, target, dept, *comment in sorted(
+                r.events, key=lambda e: e[1]
+            ):
+                table.add(
+                    r.id, kind, transition, source, target, by.id, behalf.id if behalf else None,
+                    at, comment[0] if comment else "", dept.id if dept else None,
+                )  # fmt: skip
+
+    def archive_title(self, r: _Request) -> str:
+        fake = CollabRequest(name=r.name, completed_at=r.completed)
+        return archive_title(fake)
+
+    def number_requests(self) -> None:
+        """Number the submitted requests per month of their first submission, after the
+        numbers the application handed out already, and advance the sequences."""
+        by_month = defaultdict(list)
+        for r in self.requests:
+            if r.first_submit is not None:
+                by_month[f"{request_services.NUMBER_PREFIX}{r.first_submit:%Y%m}"].append(r)
+        self.sequence_moves = {}
+        last = _sequences_locked(list(by_month))
+        for key, members in by_month.items():
+            members.sort(key=lambda r: r.first_submit)
+            base = last.get(key, 0)
+            for offset, r in enumerate(members, start=1):
+                r.number = f"{key}{base + offset:03d}"
+            self.sequence_moves[key] = base + len(members)
+
+    def write_tasks(self, w: _Writer) -> None:
+        rng = self.rng
+        tasks = self.tasks
+        for task, pk in zip(tasks, w.ids(Task, len(tasks)), strict=True):
+            task.id = pk
+        breakdowns = [r for r in self.requests if r.approved is not None]
+        table = w.table(
+            "breakdowns", ["id", "request_id", "version", "last_sequence", "updated_at"]
+        )
+        signatures = w.table(
+            "breakdown signatures",
+            ["breakdown_id", "department_id", "version", "signed_by_id", "on_behalf_of_id",
+             "signed_at"],
+        )  # fmt: skip
+        for r, pk in zip(breakdowns, w.ids(Breakdown, len(breakdowns)), strict=True):
+            version = len(r.tasks) + rng.randint(0, 3) if r.tasks else 1
+            started = r.state in (RequestState.IN_PROGRESS, RequestState.COMPLETED)
+            table.add(pk, r.id, version, len(r.tasks), r.started or r.approved)
+            if not started:
+                continue
+            for dept in r.depts:
+                by, behalf = self.head_of(dept)
+                span = (r.started - r.approved).total_seconds()
+                signed = r.approved + dt.timedelta(seconds=int(span * rng.uniform(0.3, 0.99)))
+                signatures.add(pk, dept.id, version, by.id, behalf.id if behalf else None, signed)
+        table = w.table(
+            "tasks",
+            [
+                "id", "request_id", "sequence", "number", "name", "description",
+                "responsible_department_id", "start_date", "due_at", "deliverable",
+                "acceptance_criteria", "importance", "buffer_days", "state",
+                "progress_percent", "last_progress_at", "risk_level", "started_at",
+                "submitted_at", "completed_at", "completion_note", "created_at", "updated_at",
+            ],
+        )  # fmt: skip
+        support = w.table("task supporting departments", ["task_id", "department_id"])
+        depends = w.table("task dependencies", ["from_task_id", "to_task_id"])
+        raci = w.table("RACI assignments", ["task_id", "user_id", "role"])
+        updates = w.table(
+            "progress updates",
+            ["task_id", "author_id", "created_at", "percent", "done", "problems",
+             "support_needed", "risk_note", "risk_level"],
+        )  # fmt: skip
+        grants = set()
+        for t in tasks:
+            r = t.request
+            delivered = t.state in (TaskState.SUBMITTED, TaskState.DONE)
+            percent = 100 if delivered else t.percent
+            created = r.approved
+            updated = t.completed or t.submitted or t.last_update or t.started or created
+            table.add(
+                t.id, r.id, t.seq, f"{r.number}-{t.seq:02d}", t.name, "",
+                t.dept.id, t.start_date, t.due_at, f"{t.name}成果文件", "經負責部門主管確認",
+                t.importance, 0, t.state, percent, t.last_update, t.risk,
+                t.started if t.state != TaskState.TODO else None, t.submitted, t.completed,
+                "已完成並提交驗收。" if delivered else "", created, updated,
+            )  # fmt: skip
+            for dept in t.support:
+                support.add(t.id, dept.id)
+            if t.seq > 1 and rng.random() < 0.15:
+                previous = r.tasks[t.seq - 2]
+                if t.started is None or (previous.completed and previous.completed <= t.started):
+                    depends.add(t.id, previous.id)
+            raci.add(t.id, t.r.id, RaciRole.RESPONSIBLE)
+            raci.add(t.id, t.a.id, RaciRole.ACCOUNTABLE)
+            for person in t.c:
+                raci.add(t.id, person.id, RaciRole.CONSULTED)
+            for person in t.i:
+                raci.add(t.id, person.id, RaciRole.INFORMED)
+            for person in (t.r, t.a, *t.c, *t.i):
+                grants.add((person.id, r.id))
+            for at, pct, risk, author in t.updates:
+                risky = risk != RiskLevel.NONE
+                updates.add(
+                    t.id, author.id, at, pct, rng.choice(DONE_TEXTS).format(pct=pct),
+                    rng.choice(PROBLEMS) if risky else "",
+                    "請相關部門協助提供資料。" if risky and rng.random() < 0.5 else "",
+                    rng.choice(RISK_NOTES) if risky else "", risk,
+                )  # fmt: skip
+        view = Permission.objects.get(
+            content_type=ContentType.objects.get_for_model(CollabRequest),
+            codename=VIEW_PERMISSION,
+        )
+        table = w.table("request view grants", ["user_id", "permission_id", "content_object_id"])
+        for user_id, request_id in sorted(grants):
+            table.add(user_id, view.pk, request_id)
+        self.write_acceptances(w)
+
+    def write_acceptances(self, w: _Writer) -> None:
+        """One acceptance round per delivered task: passed when done, open when submitted."""
+        rng = self.rng
+        delivered = [t for t in self.tasks if t.state in (TaskState.SUBMITTED, TaskState.DONE)]
+        table = w.table(
+            "task acceptances",
+            ["id", "task_id", "round", "completion_note", "submitted_by_id", "submitted_at",
+             "due_date", "outcome", "closed_at"],
+        )  # fmt: skip
+        verdicts = w.table(
+            "acceptance verdicts",
+            ["acceptance_id", "seat", "reviewer_id", "department_id", "decision",
+             "decided_by_id", "decided_at"],
+        )  # fmt: skip
+        for t, pk in zip(delivered, w.ids(TaskAcceptance, len(delivered)), strict=True):
+            done = t.state == TaskState.DONE
+            due = self.working_days_after(t.submitted.date(), ANSWER_WORKING_DAYS)
+            table.add(
+                pk, t.id, 1, "已完成並提交驗收。", t.r.id, t.submitted, due,
+                AcceptanceOutcome.PASSED if done else AcceptanceOutcome.OPEN,
+                t.completed if done else None,
+            )  # fmt: skip
+            seats = [(Seat.ACCOUNTABLE, t.a)]
+            initiator = t.request.initiator
+            if initiator is not t.r and initiator is not t.a:
+                seats.append((Seat.INITIATOR, initiator))
+            for index, (seat, person) in enumerate(seats):
+                if done:
+                    last = index == len(seats) - 1
+                    span = (t.completed - t.submitted).total_seconds()
+                    at = (
+                        t.completed
+                        if last
+                        else t.submitted + dt.timedelta(seconds=int(span * rng.random()))
+                    )
+                    verdicts.add(pk, seat, person.id, None, Verdict.PASSED, person.id, at)
+                else:
+                    verdicts.add(pk, seat, person.id, None, Verdict.PENDING, None, None)
+
+    def write_closing(self, w: _Writer) -> None:
+        """Final acceptances, retrospectives, feedback and the archive."""
+        rng = self.rng
+        closing = [r for r in self.requests if r.final_opened is not None]
+        finals = w.table(
+            "final acceptances",
+            ["id", "request_id", "round", "summary", "opened_by_id", "opened_at", "outcome",
+             "closed_at"],
+        )  # fmt: skip
+        signatures = w.table(
+            "final signatures",
+            ["final_id", "department_id", "decision", "comment", "signed_by_id",
+             "on_behalf_of_id", "signed_at"],
+        )  # fmt: skip
+        for r, pk in zip(closing, w.ids(FinalAcceptance, len(closing)), strict=True):
+            signed = r.final_closed is not None
+            finals.add(
+                pk, r.id, 1, f"{r.name}各項任務均已完成並通過驗收。", r.initiator.id,
+                r.final_opened, FinalOutcome.SIGNED if signed else FinalOutcome.OPEN,
+                r.final_closed,
+            )  # fmt: skip
+            end = r.final_closed or self.now
+            span = (end - r.final_opened).total_seconds()
+            for index, dept in enumerate(r.depts):
+                at = r.final_opened + dt.timedelta(seconds=int(span * rng.random()))
+                if signed and index == 0:
+                    at = r.final_closed
+                if signed or rng.random() < 0.5:
+                    by, behalf = self.head_of(dept)
+                    signatures.add(
+                        pk, dept.id, SignatureDecision.SIGNED, "", by.id,
+                        behalf.id if behalf else None, at,
+                    )  # fmt: skip
+                else:
+                    signatures.add(pk, dept.id, SignatureDecision.PENDING, "", None, None, None)
+        completed = [r for r in self.requests if r.state == RequestState.COMPLETED]
+        retros = w.table(
+            "retrospectives",
+            ["id", "request_id", "due_date", "highlights", "shortcomings", "state", "filed_by_id",
+             "filed_at", "created_at", "updated_at"],
+        )  # fmt: skip
+        contributions = w.table(
+            "department contributions", ["retrospective_id", "department_id", "contribution"]
+        )
+        filed_at = {
+            r.id: next((e[1] for e in r.events if e[0] == "retrospective"), None) for r in completed
+        }
+        # A few recent completions have no retrospective yet (the overdue rule's work).
+        with_retro = [r for r in completed if filed_at[r.id] or rng.random() < 0.7]
+        for r, pk in zip(with_retro, w.ids(Retrospective, len(with_retro)), strict=True):
+            filed = filed_at[r.id]
+            due = r.completed.date() + dt.timedelta(days=RETROSPECTIVE_DUE_DAYS)
+            retros.add(
+                pk, r.id, due, "跨部門協作順暢,如期交付主要成果。" if filed else "",
+                "部分任務因資料延遲而延期。" if filed else "",
+                RetrospectiveState.FILED if filed else RetrospectiveState.DRAFT,
+                r.initiator.id if filed else None, filed, r.completed, filed or r.completed,
+            )  # fmt: skip
+            for dept in r.depts:
+                contributions.add(pk, dept.id, f"{dept.name}負責相關任務的執行。" if filed else "")
+        self.write_feedback(w, completed)
+        archive = w.table(
+            "archive entries", ["request_id", "title", "archived_by_id", "archived_at",
+                                "search_text"]
+        )  # fmt: skip
+        archived_by = {
+            r.id: next(e[2] for e in r.events if e[0] == "archived")
+            for r in completed
+            if r.archived
+        }
+        for r in completed:
+            if r.archived:
+                text = "\n".join([r.number, r.name, *(t.name for t in r.tasks)])
+                archive.add(r.id, self.archive_title(r), archived_by[r.id].id, r.archived, text)
+
+    def write_feedback(self, w: _Writer, completed: list[_Request]) -> None:
+        rng, now = self.rng, self.now
+        invitations = w.table(
+            "feedback invitations", ["request_id", "user_id", "created_at", "answered_at"]
+        )
+        given = []  # (request, author, kind, created)
+        for r in completed:
+            people = [r.initiator]
+            for t in r.tasks:
+                if t.r not in people:
+                    people.append(t.r)
+                if len(people) >= 4:
+                    break
+            answered = {}
+            if rng.random() < 0.35:
+                for person in rng.sample(people, min(len(people), rng.choice((1, 1, 2)))):
+                    created = self.after(r.completed, rng.uniform(4, 240))
+                    if r.archived and created >= r.archived:
+                        created = r.completed + (r.archived - r.completed) / 3
+                    if created <= now:
+                        answered[person.id] = created
+                        kind = rng.choices(
+                            (FeedbackKind.PRAISE, FeedbackKind.PROBLEM, FeedbackKind.SUGGESTION),
+                            (45, 30, 25),
+                        )[0]
+                        given.append((r, person, kind, created))
+            for person in people:
+                invitations.add(r.id, person.id, r.completed, answered.get(person.id))
+        given.sort(key=lambda g: g[3])
+        by_month = defaultdict(list)
+        for item in given:
+            by_month[f"{FEEDBACK_PREFIX}{item[3]:%Y%m}"].append(item)
+        last = _sequences_locked(list(by_month))
+        numbers = {}
+        for key, items in by_month.items():
+            base = last.get(key, 0)
+            for offset, item in enumerate(items, start=1):
+                numbers[id(item)] = f"{key}{base + offset:03d}"
+            self.sequence_moves[key] = base + len(items)
+        feedback = w.table(
+            "feedback",
+            ["id", "number", "request_id", "author_id", "kind", "content", "suggested_handling",
+             "handling_result", "handled_by_id", "handled_at", "created_at"],
+        )  # fmt: skip
+        concerned = w.table("feedback departments", ["feedback_id", "department_id"])
+        for item, pk in zip(given, w.ids(Feedback, len(given)), strict=True):
+            r, person, kind, created = item
+            handled = None
+            if r.archived or rng.random() < 0.8:
+                handled = created + dt.timedelta(days=rng.uniform(1, 14))
+                if r.archived:
+                    handled = min(handled, r.archived - dt.timedelta(hours=1))
+                if handled > now:
+                    handled = None
+            feedback.add(
+                pk, numbers[id(item)], r.id, person.id, kind,
+                rng.choice(FEEDBACK_TEXTS[kind]), "",
+                "已轉交相關部門檢討。" if handled else "",
+                rng.choice(self.pmo).id if handled else None, handled, created,
+            )  # fmt: skip
+            for dept in rng.sample(r.depts, min(len(r.depts), rng.choice((1, 1, 2)))):
+                concerned.add(pk, dept.id)
+
+    def advance_sequences(self) -> None:
+        for key, last in self.sequence_moves.items():
+            NumberSequence.objects.filter(key=key).update(last=last)
+
+
+class _Writer:
+    """The tables being filled, written in _MODELS order by flush()."""
+
+    def __init__(self, cursor, now):
+        self.cursor = cursor
+        self.now = now
+        self.tables: dict[str, _Table] = {}
+
+    def ids(self, model, count: int) -> list[int]:
+        return _allocate_ids(self.cursor, model, count)
+
+    def table(self, label: str, columns: Sequence[str]) -> _Table:
+        model = _MODELS[label]
+        self.tables[label] = _Table(model, columns, self.now)
+        return self.tables[label]
+
+    def flush(self) -> dict[str, int]:
+        counts = {}
+        for label in _MODELS:
+            table = self.tables.get(label)
+            if table is None:
+                continue
+            table.write(self.cursor)
+            counts[label] = len(table)
+        return counts
+
+
+def _sequences_locked(keys: list[str]) -> dict[str, int]:
+    """Create the NumberSequence rows of `keys`, lock them and return their last numbers."""
+    existing = set(NumberSequence.objects.filter(key__in=keys).values_list("key", flat=True))
+    NumberSequence.objects.bulk_create(
+        [NumberSequence(key=key) for key in keys if key not in existing], ignore_conflicts=True
+    )
+    return dict(
+        NumberSequence.objects.select_for_update()
+        .filter(key__in=keys)
+        .order_by("key")
+        .values_list("key", "last")
+    )
+
+
+# --- small helpers ------------------------------------------------------------------------
+
+
+def _cumulative(values: Iterable[float]) -> Iterable[float]:
+    total = 0.0
+    for value in values:
+        total += value
+        yield total
+
+
+def _pick_index(rng: random.Random, cum: list[float]) -> int:
+    return bisect.bisect_right(cum, rng.random() * cum[-1])
+
+
+def _spread(total: int, weights: list[float], minimum: int = 0) -> list[int]:
+    """Split `total` into len(weights) integers in proportion to the weights, exactly.
+
+    Each gets at least `minimum` while the total allows; the remainder goes to the
+    largest fractions."""
+    count = len(weights)
+    if count == 0:
+        return []
+    floor = minimum if total >= minimum * count else 0
+    left = total - floor * count
+    whole = sum(weights) or 1.0
+    shares = [left * w / whole for w in weights]
+    result = [floor + math.floor(s) for s in shares]
+    remainder = total - sum(result)
+    order = sorted(range(count), key=lambda i: shares[i] - math.floor(shares[i]), reverse=True)
+    for i in order[:remainder]:
+        result[i] += 1
+    return result

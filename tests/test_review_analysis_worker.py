@@ -1,0 +1,139 @@
+"""The monthly analysis e-mail end to end: a real Celery worker on the test Redis and a
+real SMTP server (tests/smtp_sink.py).
+
+The beat job's task travels through the broker; a worker started in-process (a thread)
+renders the PDF and talks SMTP to an aiosmtpd server on 127.0.0.1, whose messages are
+parsed back from the bytes that went over the wire. The worker writes through its own
+database connection, so the test runs in real transactions. Every wait polls a
+condition with a deadline. A broker that cannot be reached fails the test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from celery import signals
+from celery.app import autoretry
+from celery.contrib.testing.worker import start_worker
+
+from collab.celery import app
+from collab.choices import Role
+from review_app.models import AnalysisDispatch
+from review_app.tasks import send_monthly_analysis_task
+from tests.factories import UserFactory
+from tests.helpers import wait_for
+from tests.smtp_sink import SmtpSink
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT = 30.0
+_MISSING = object()
+
+
+@pytest.fixture
+def live(settings, monkeypatch):
+    """An SMTP sink and a worker on the test Redis; task outcomes recorded by signal."""
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 10
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Retry after a fifth of a second instead of the task's minutes.
+    monkeypatch.setattr(autoretry, "get_exponential_backoff_interval", lambda *a, **k: 0.2)
+    overrides = {
+        "task_always_eager": False,
+        "broker_url": settings.REDIS_URL,
+        "worker_hijack_root_logger": False,
+    }
+    saved = {key: app.conf.changes.get(key, _MISSING) for key in overrides}
+    app.conf.update(overrides)
+    outcomes: list[tuple[str, object]] = []  # (state, result) of each finished run
+    retries: list[BaseException] = []
+
+    def on_postrun(sender=None, task=None, retval=None, state=None, **kwargs):
+        if task.name == send_monthly_analysis_task.name:
+            outcomes.append((state, retval))
+
+    def on_retry(sender=None, reason=None, **kwargs):
+        if sender.name == send_monthly_analysis_task.name:
+            retries.append(reason)
+
+    signals.task_postrun.connect(on_postrun, weak=False)
+    signals.task_retry.connect(on_retry, weak=False)
+    try:
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=5)
+        except Exception as exc:
+            pytest.fail(f"The Celery broker {settings.REDIS_URL} is unreachable: {exc}")
+        app.control.purge()
+        with start_worker(app, perform_ping_check=False, shutdown_timeout=TIMEOUT):
+            yield sink, outcomes, retries
+    finally:
+        signals.task_postrun.disconnect(on_postrun)
+        signals.task_retry.disconnect(on_retry)
+        sink.stop()
+        for key, value in saved.items():
+            if value is _MISSING:
+                app.conf.changes.pop(key, None)
+            else:
+                app.conf[key] = value
+
+
+def _run(outcomes, month: str):
+    before = len([o for o in outcomes if o[0] == "SUCCESS"])
+    send_monthly_analysis_task.delay(month)
+    wait_for(
+        lambda: len([o for o in outcomes if o[0] == "SUCCESS"]) > before,
+        f"the task for {month} to finish on the worker",
+    )
+    return [o for o in outcomes if o[0] == "SUCCESS"][-1][1]
+
+
+def test_the_worker_mails_each_executive_the_pdf_once(live):
+    """Two executives get one message each over SMTP with the PDF; running the task
+    again for the month sends nothing."""
+    sink, outcomes, _retries = live
+    first = UserFactory(username="exec_a", role=Role.EXECUTIVE)
+    second = UserFactory(username="exec_b", role=Role.EXECUTIVE)
+    UserFactory(username="pmo_a", role=Role.PMO)
+
+    assert _run(outcomes, "2025-03") is True
+    messages = sink.wait_for(2)
+    assert sorted(addr for r in sink.received for addr in r.rcpt_tos) == sorted(
+        [first.email, second.email]
+    )
+    for message in messages:
+        assert "2025年3月" in str(message["Subject"])
+        assert message["Auto-Submitted"] == "auto-generated"
+        (attachment,) = list(message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        assert attachment.get_filename().endswith("2025-03.pdf")
+        assert attachment.get_content().startswith(b"%PDF")
+        assert "/review/analysis.pdf?month=2025-03" in message.get_body().get_content()
+    dispatch = AnalysisDispatch.objects.get(month=dt.date(2025, 3, 1))
+    assert dispatch.sent_at is not None
+    assert sorted(dispatch.recipients.split()) == sorted([first.email, second.email])
+
+    assert _run(outcomes, "2025-03") is False
+    time.sleep(0.3)
+    assert len(sink.received) == 2
+
+
+def test_a_busy_mail_server_is_retried_and_nobody_gets_it_twice(live):
+    """The second executive's mailbox answers 451 once: the task is retried and that
+    executive gets the report on the retry, the first one only once."""
+    sink, outcomes, retries = live
+    first = UserFactory(username="exec_a", role=Role.EXECUTIVE)
+    second = UserFactory(username="exec_b", role=Role.EXECUTIVE)
+    sink.refuse(second.email, times=1)
+
+    send_monthly_analysis_task.delay("2025-04")
+    wait_for(lambda: ("SUCCESS", True) in outcomes, "the retried task to succeed")
+    assert len(retries) == 1
+    assert [sorted(r.rcpt_tos) for r in sink.received] == [[first.email], [second.email]]
+    assert AnalysisDispatch.objects.get(month=dt.date(2025, 4, 1)).sent_at is not None

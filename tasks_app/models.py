@@ -246,6 +246,16 @@ class Task(CaseRecord, ConcurrentTransitionMixin, models.Model):
 BEHIND_TOLERANCE = 20
 
 
+def overdue_q(now: dt.datetime) -> Q:
+    """Task.is_overdue as a query condition (the dashboard's late tasks): past due and not
+    delivered; a delivery awaiting acceptance only if it was submitted after the due time."""
+    working = Q(state__in=[TaskState.TODO, TaskState.IN_PROGRESS], due_at__lt=now)
+    waiting = Q(state=TaskState.SUBMITTED, due_at__lt=now) & (
+        Q(submitted_at__isnull=True) | Q(submitted_at__gt=models.F("due_at"))
+    )
+    return working | waiting
+
+
 class TaskAssignment(CaseRecord, models.Model):
     """One person's RACI role on a task. Exactly one R and one A per task."""
 

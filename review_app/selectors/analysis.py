@@ -23,11 +23,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
-    Avg,
     Count,
-    DurationField,
     Exists,
-    ExpressionWrapper,
     F,
     Min,
     OuterRef,
@@ -36,7 +33,7 @@ from django.db.models import (
     QuerySet,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncMonth
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +43,17 @@ from requests_app.models import CollabRequest
 
 from ..choices import FeedbackKind, SuggestionState
 from ..models import Feedback, Suggestion
-from .dashboard import CycleMonth, DashboardFilter, Period, Summary, requests_for, summary
+from .dashboard import (
+    CycleMonth,
+    DashboardFilter,
+    Period,
+    Summary,
+    add_months,
+    cycle_months,
+    in_period,
+    month_start,
+    summary,
+)
 
 #: How many of the latest pieces of feedback of each kind the report quotes.
 EXCERPTS = {FeedbackKind.PROBLEM: 5, FeedbackKind.SUGGESTION: 3, FeedbackKind.PRAISE: 3}
@@ -65,17 +72,6 @@ FIRST_MONTH = dt.date(2000, 1, 1)
 
 
 # --- months ----------------------------------------------------------------------------
-
-
-def month_start(day: dt.date) -> dt.date:
-    """Return the first day of `day`'s month."""
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, months: int) -> dt.date:
-    """Return the first day of the month `months` after (or before) `month`'s."""
-    index = month.year * 12 + month.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def previous_month(today: dt.date | None = None) -> dt.date:
@@ -279,43 +275,18 @@ def cycle_trend(
     each of the `months` months ending with `month`, oldest first; one query."""
     first = add_months(month_start(month), 1 - months)
     period = Period(first, add_months(month_start(month), 1) - dt.timedelta(days=1))
-    rows = (
-        requests_for(DashboardFilter(scope=scope, period=period), "completed")
-        .filter(submitted_at__isnull=False)
-        .annotate(
-            cycle=ExpressionWrapper(
-                F("completed_at") - F("submitted_at"), output_field=DurationField()
-            ),
-            month=TruncMonth("completed_at"),
-        )
-        .values("month")
-        .annotate(count=Count("pk"), average=Avg("cycle"))
-        .order_by("month")
-    )
-    by_month = {}
-    for row in rows:
-        day = row["month"]
-        if isinstance(day, dt.datetime):
-            day = timezone.localtime(day).date()
-        average = row["average"]
-        by_month[day] = CycleMonth(
-            month=day,
-            count=row["count"],
-            average_days=None if average is None else round(average.total_seconds() / 86400, 1),
-        )
+    by_month = {
+        row.month: row
+        for row in cycle_months(DashboardFilter(scope=scope, period=period), links=False)
+    }
     return [
         by_month.get(m) or CycleMonth(month=m, count=0, average_days=None)
         for m in (add_months(first, n) for n in range(months))
     ]
 
 
-def _in(period: Period, field_name: str) -> Q:
-    start, end = period.bounds
-    return Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
-
-
 def _feedback(period: Period, scope) -> QuerySet[Feedback]:
-    queryset = Feedback.objects.filter(_in(period, "created_at"))
+    queryset = Feedback.objects.filter(in_period("created_at", period))
     if scope is not None:
         concerned = Feedback.departments.through.objects.filter(
             feedback_id=OuterRef("pk"), department_id__in=scope
@@ -341,7 +312,7 @@ def feedback_themes(period: Period, scope: tuple[int, ...] | None = None) -> Fee
         **{f"h_{k.value}": Count("pk", filter=Q(kind=k.value) & handled) for k in kinds},
     )
 
-    links = Feedback.departments.through.objects.filter(_in(period, "feedback__created_at"))
+    links = Feedback.departments.through.objects.filter(in_period("feedback__created_at", period))
     if scope is not None:
         links = links.filter(department_id__in=scope)
     by_kind = {k.value: Count("pk", filter=Q(feedback__kind=k.value)) for k in kinds}
@@ -408,7 +379,7 @@ def feedback_themes(period: Period, scope: tuple[int, ...] | None = None) -> Fee
 def suggestion_summary(period: Period, scope: tuple[int, ...] | None = None) -> SuggestionSummary:
     """Count the process-improvement suggestions filed in the period by their state now,
     and list the latest ones. Two queries."""
-    filed = Suggestion.objects.filter(_in(period, "created_at"))
+    filed = Suggestion.objects.filter(in_period("created_at", period))
     if scope is not None:
         filed = filed.filter(department_id__in=scope)
     states = list(SuggestionState)
@@ -445,8 +416,12 @@ def monthly_analysis(
     first = month_start(month)
     period = Period.month(first)
     before = Period.month(add_months(first, -1))
-    current = summary(DashboardFilter(scope=scope, period=period), now=now, links=False)
-    previous = summary(DashboardFilter(scope=scope, period=before), now=now, links=False)
+    current = summary(
+        DashboardFilter(scope=scope, period=period), now=now, links=False, with_trend=False
+    )
+    previous = summary(
+        DashboardFilter(scope=scope, period=before), now=now, links=False, with_trend=False
+    )
     feedback = feedback_themes(period, scope)
     feedback_before = _feedback(before, scope).count()
     return MonthlyAnalysis(

@@ -54,7 +54,7 @@ from requests_app.choices import RequestState, ReviewDecision
 from requests_app.models import CollabRequest, DepartmentReview, RequestDepartment
 from tasks_app import permissions as task_permissions
 from tasks_app.choices import OPEN_TASK_STATES, RiskLevel, TaskState
-from tasks_app.models import Task, TaskAssignment
+from tasks_app.models import Task, TaskAssignment, overdue_q
 
 # --- the period ------------------------------------------------------------------------
 
@@ -78,11 +78,13 @@ PERIOD_CHOICES = [
 ]
 
 
-def _month_start(day: dt.date) -> dt.date:
+def month_start(day: dt.date) -> dt.date:
+    """Return the first day of `day`'s month."""
     return day.replace(day=1)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Return the first day of the month `months` after (or before) `day`'s."""
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
 
@@ -98,25 +100,25 @@ class Period:
     @classmethod
     def month(cls, month: dt.date) -> Period:
         """The calendar month `month` falls in."""
-        first = _month_start(month)
-        return cls(first, _add_months(first, 1) - dt.timedelta(days=1), PERIOD_CUSTOM)
+        first = month_start(month)
+        return cls(first, add_months(first, 1) - dt.timedelta(days=1), PERIOD_CUSTOM)
 
     @classmethod
     def preset(cls, key: str, *, today: dt.date | None = None) -> Period:
         today = today or timezone.localdate()
-        month = _month_start(today)
-        quarter = _add_months(month, -((month.month - 1) % 3))
+        month = month_start(today)
+        quarter = add_months(month, -((month.month - 1) % 3))
         starts = {
             PERIOD_MONTH: (month, 1),
-            PERIOD_LAST_MONTH: (_add_months(month, -1), 1),
+            PERIOD_LAST_MONTH: (add_months(month, -1), 1),
             PERIOD_QUARTER: (quarter, 3),
-            PERIOD_LAST_QUARTER: (_add_months(quarter, -3), 3),
+            PERIOD_LAST_QUARTER: (add_months(quarter, -3), 3),
             PERIOD_YEAR: (dt.date(today.year, 1, 1), 12),
             PERIOD_LAST_YEAR: (dt.date(today.year - 1, 1, 1), 12),
         }
         start, months = starts.get(key, starts[DEFAULT_PERIOD])
         key = key if key in starts else DEFAULT_PERIOD
-        return cls(start, _add_months(start, months) - dt.timedelta(days=1), key)
+        return cls(start, add_months(start, months) - dt.timedelta(days=1), key)
 
     @property
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
@@ -182,7 +184,7 @@ def company_filter(period: Period) -> DashboardFilter:
 # --- base sets and metrics ------------------------------------------------------------
 
 
-def _in_period(field_name: str, period: Period) -> Q:
+def in_period(field_name: str, period: Period) -> Q:
     start, end = period.bounds
     return Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
 
@@ -192,7 +194,7 @@ def base_tasks(f: DashboardFilter) -> QuerySet[Task]:
 
     Every state is listed on purpose: PostgreSQL then reads the (state, due_at) index
     once per state with the period as its range, instead of the whole table."""
-    queryset = Task.objects.filter(_in_period("due_at", f.period), state__in=TaskState.values)
+    queryset = Task.objects.filter(in_period("due_at", f.period), state__in=TaskState.values)
     if f.department_ids is not None:
         queryset = queryset.filter(responsible_department_id__in=f.department_ids)
     return queryset
@@ -210,20 +212,12 @@ def _department_requests(queryset: QuerySet, department_ids) -> QuerySet:
 def base_reviews(f: DashboardFilter) -> QuerySet[DepartmentReview]:
     """The review answers (agreed or rejected) given in the period by departments in scope."""
     queryset = DepartmentReview.objects.filter(
-        _in_period("decided_at", f.period),
+        in_period("decided_at", f.period),
         decision__in=[ReviewDecision.APPROVED, ReviewDecision.REJECTED],
     )
     if f.department_ids is not None:
         queryset = queryset.filter(department_id__in=f.department_ids)
     return queryset
-
-
-def _late(now: dt.datetime) -> Q:
-    """Past due and not delivered, as Task.is_overdue says: a delivery awaiting
-    acceptance is late only when it was submitted after the due time."""
-    return Q(state__in=[TaskState.TODO, TaskState.IN_PROGRESS], due_at__lt=now) | Q(
-        state=TaskState.SUBMITTED, due_at__lt=now
-    ) & (Q(submitted_at__isnull=True) | Q(submitted_at__gt=F("due_at")))
 
 
 def _on_time() -> Q:
@@ -252,13 +246,13 @@ def _task_metrics() -> dict[str, Metric]:
         Metric(
             "in_progress",
             _("In progress, on time"),
-            lambda now: Q(state__in=OPEN_TASK_STATES) & ~_late(now),
+            lambda now: Q(state__in=OPEN_TASK_STATES) & ~overdue_q(now),
         ),
-        Metric("late", _("Late"), _late),
+        Metric("late", _("Late"), overdue_q),
         Metric(
             "settled",
             _("Done or late"),
-            lambda now: Q(state=TaskState.DONE) | _late(now),
+            lambda now: Q(state=TaskState.DONE) | overdue_q(now),
         ),
     ]
     for level in RiskLevel:
@@ -317,7 +311,7 @@ def requests_for(f: DashboardFilter, metric: str) -> QuerySet[CollabRequest]:
     chosen = REQUEST_METRICS.get(metric, REQUEST_METRICS["submitted"])
     field_name, q = chosen.q
     queryset = _department_requests(
-        CollabRequest.objects.filter(_in_period(field_name, f.period)).filter(q),
+        CollabRequest.objects.filter(in_period(field_name, f.period)).filter(q),
         f.department_ids,
     )
     if f.user is not None:
@@ -447,8 +441,42 @@ class Links:
         return self._url("review_app:dashboard-reviews", department=department)
 
 
-def summary(f: DashboardFilter, *, now: dt.datetime | None = None, links: bool = True) -> Summary:
-    """Count everything the dashboard (and the analysis report) shows, in 5 queries."""
+def cycle_months(f: DashboardFilter, *, links: bool = True) -> list[CycleMonth]:
+    """Return the requests completed in the period by month of completion, with their
+    average cycle time (submission to 已完成), oldest first; one query. Months with
+    no completion are left out."""
+    completed = in_period("completed_at", f.period) & Q(state=RequestState.COMPLETED)
+    rows = (
+        _department_requests(
+            CollabRequest.objects.filter(completed, submitted_at__isnull=False), f.department_ids
+        )
+        .annotate(cycle=_cycle(), month=TruncMonth("completed_at"))
+        .values("month")
+        .annotate(count=Count("pk"), average=Avg("cycle"))
+        .order_by("month")
+    )
+    months = []
+    for row in rows:
+        month = row["month"]
+        if isinstance(month, dt.datetime):
+            month = timezone.localtime(month).date()
+        url = ""
+        if links:
+            inner = DashboardFilter(f.scope, Period.month(month), f.department, f.user)
+            url = Links(inner).requests("completed")
+        months.append(CycleMonth(month, row["count"], _days(row["average"]), url))
+    return months
+
+
+def summary(
+    f: DashboardFilter,
+    *,
+    now: dt.datetime | None = None,
+    links: bool = True,
+    with_trend: bool = True,
+) -> Summary:
+    """Count everything the dashboard (and the analysis report) shows, in 5 queries
+    (4 without the cycle-time trend by month, which the analysis report draws itself)."""
     now = now or timezone.now()
     link = Links(f, enabled=links)
 
@@ -456,17 +484,17 @@ def summary(f: DashboardFilter, *, now: dt.datetime | None = None, links: bool =
     # the cycle time of the completed ones; one pass over the three date ranges.
     requests = _department_requests(
         CollabRequest.objects.filter(
-            _in_period("submitted_at", f.period)
-            | _in_period("approved_at", f.period)
-            | _in_period("completed_at", f.period)
+            in_period("submitted_at", f.period)
+            | in_period("approved_at", f.period)
+            | in_period("completed_at", f.period)
         ),
         f.department_ids,
     ).annotate(cycle=_cycle())
-    submitted = _in_period("submitted_at", f.period)
-    completed = _in_period("completed_at", f.period) & Q(state=RequestState.COMPLETED)
+    submitted = in_period("submitted_at", f.period)
+    completed = in_period("completed_at", f.period) & Q(state=RequestState.COMPLETED)
     aggregates = {
         "submitted": Count("pk", filter=submitted),
-        "confirmed": Count("pk", filter=_in_period("approved_at", f.period)),
+        "confirmed": Count("pk", filter=in_period("approved_at", f.period)),
         "completed": Count("pk", filter=completed),
         "cycle_avg": Avg("cycle", filter=completed),
     }
@@ -477,30 +505,7 @@ def summary(f: DashboardFilter, *, now: dt.datetime | None = None, links: bool =
     counted = requests.aggregate(**aggregates)
 
     # 2. Cycle time by month of completion (the trend chart).
-    by_month = (
-        _department_requests(
-            CollabRequest.objects.filter(completed, submitted_at__isnull=False), f.department_ids
-        )
-        .annotate(cycle=_cycle(), month=TruncMonth("completed_at"))
-        .values("month")
-        .annotate(count=Count("pk"), average=Avg("cycle"))
-        .order_by("month")
-    )
-    cycle_months = [
-        CycleMonth(
-            month=timezone.localtime(row["month"]).date()
-            if isinstance(row["month"], dt.datetime)
-            else row["month"],
-            count=row["count"],
-            average_days=_days(row["average"]),
-        )
-        for row in by_month
-    ]
-    for row in cycle_months:
-        month = Period.month(row.month)
-        if link.enabled:
-            inner = DashboardFilter(f.scope, month, f.department, f.user)
-            row.url = Links(inner).requests("completed")
+    trend = cycle_months(f, links=links) if with_trend else []
 
     # 3. Tasks due in the period: every task metric per responsible department in one
     # aggregate; the totals are their sums.
@@ -593,7 +598,7 @@ def summary(f: DashboardFilter, *, now: dt.datetime | None = None, links: bool =
             Number(key, label, counted[key], link.requests("completed", cycle=key))
             for key, label, _lower, _upper in CYCLE_BUCKETS
         ],
-        cycle_months=cycle_months,
+        cycle_months=trend,
         risks=[
             Number(
                 f"risk_{level.value}",

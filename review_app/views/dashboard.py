@@ -31,7 +31,7 @@ def _filter(request):
     return form, form.filter(scope=scope, user=request.user)
 
 
-def _sort_links(request, sorts, current: str) -> dict:
+def _sort_links(request, sorts) -> dict:
     """Return {sort key: query string} for the column headers of a list."""
     query = request.GET.copy()
     query.pop("page", None)
@@ -109,7 +109,7 @@ def dashboard(request):
             "summary": summary,
             "late": late,
             "late_sort": sort,
-            "late_sort_links": _sort_links(request, selectors.TASK_SORTS, sort),
+            "late_sort_links": _sort_links(request, selectors.TASK_SORTS),
             "late_all_url": summary.tasks["late"].url + f"&sort={sort}",
             "charts": _chart_data(summary),
             "is_scoped": f.scope is not None,
@@ -130,7 +130,7 @@ def _list_context(request, f, queryset, *, title: str, sorts, sort: str) -> dict
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
         "query": query.urlencode(),
         "sort": sort,
-        "sort_links": _sort_links(request, sorts, sort),
+        "sort_links": _sort_links(request, sorts),
         "back_url": f"{reverse('review_app:dashboard')}?{f.query()}",
     }
 

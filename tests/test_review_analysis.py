@@ -285,6 +285,23 @@ def test_the_report_takes_a_fixed_number_of_queries(march):
     assert queries <= 20
 
 
+def test_a_month_without_feedback_takes_as_many_queries(march, django_assert_num_queries):
+    """`make bench` compares query counts across databases: the month's report costs the
+    same queries once its feedback is gone (the departments quoted are not a prefetch,
+    which would be skipped)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as full:
+        report = selectors.monthly_analysis(MARCH, now=NOW)
+    assert report.feedback.total > 0
+    assert any(e.departments for rows in report.feedback.excerpts.values() for e in rows)
+    Feedback.objects.all().delete()
+    with django_assert_num_queries(len(full.captured_queries)):
+        without = selectors.monthly_analysis(MARCH, now=NOW)
+    assert without.feedback.total == 0 and not any(without.feedback.excerpts.values())
+
+
 def test_analysis_months_offers_the_months_with_data(march):
     """Up to 12 months, newest first, not before the first submitted request (Jan 2025),
     always with the previous month (the default)."""

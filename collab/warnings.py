@@ -6,7 +6,8 @@ the objects concerned (by state and deadline, on indexes, in a bounded number of
 queries) and says who plays which role for each. The engine here knows no app.
 
 A run:
-1. asks every active rule of the cadence (daily or hourly) for its hits;
+1. asks every active rule of the cadence (daily or hourly) for its hits, and writes
+   each hit's text from the rule's message, translated once per run;
 2. writes one WarningItem per (rule, object, period, recipient) with INSERT ... ON
    CONFLICT DO NOTHING and keeps only the rows this run inserted, so a second run, or
    a second beat process at the same moment, sends nothing twice;
@@ -20,15 +21,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
-from django.template.loader import get_template, render_to_string
-from django.utils import timezone, translation
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import dateformat, timezone, translation
 
 from .models import Notification, User, WarningDigest, WarningItem, WarningRule
 
@@ -37,24 +41,93 @@ HOURLY = "hourly"
 ROLES = ("responsible", "accountable", "head", "initiator", "pmo")
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
-    """One object a rule found, with the people in each role and the text's context."""
+    """One object a rule found: its id, the people in each role, the values its text
+    reads and its link. No model instance: `make bench` scans 100k open tasks."""
 
-    obj: object
-    people: dict[str, list[User]]
-    context: dict = field(default_factory=dict)
+    object_id: int
+    people: dict[str, Sequence[User]]
+    values: dict = field(default_factory=dict)
     url: str = ""
     period: str | None = None  # default: the run's day (daily) or hour (hourly)
 
 
 @dataclass(frozen=True)
 class RuleSpec:
+    """A rule: its code and label, cadence, the model its hits are, its scan, and its
+    message: `message(n)` returns the translated format of the text, with %(name)s
+    placeholders filled from the hit's values; n is the value named by `count` (for a
+    plural text, ngettext), else None. It is asked once per run and count."""
+
     code: str
     label: object  # a lazy translated string
     cadence: str
+    model: type[models.Model]
     scan: Callable[[WarningRule, dt.datetime], Iterable[Hit]]
+    message: Callable[[int | None], str]
+    count: str | None = None
     defaults: dict = field(default_factory=dict)
+
+
+class Finding(NamedTuple):
+    """One warning a scan found about one object: its text, link and recipients."""
+
+    rule: str
+    content_type_id: int
+    object_id: int
+    period: str
+    text: str
+    url: str
+    recipients: tuple[User, ...]
+
+
+class Found(NamedTuple):
+    """One warning for one person (a row run() records)."""
+
+    rule: str
+    content_type_id: int
+    object_id: int
+    period: str
+    recipient: User
+    text: str
+    url: str
+
+    @property
+    def recipient_id(self) -> int:
+        return self.recipient.pk
+
+
+def link(viewname: str, suffix: str = "") -> Callable[[int], str]:
+    """Return pk -> the URL of `viewname` for that pk, reversing once: a scan links
+    every hit, and a reverse() per hit cost more than the scan's SQL (`make bench`)."""
+    sentinel = 2_147_483_647
+    head, _sep, tail = reverse(viewname, args=[sentinel]).rpartition(str(sentinel))
+    return lambda pk: f"{head}{pk}{tail}{suffix}"
+
+
+@lru_cache(maxsize=4096)
+def _date(value: dt.date) -> str:
+    return dateformat.format(value, "n月j日")
+
+
+@lru_cache(maxsize=16384)
+def _moment(value: dt.datetime) -> str:
+    return dateformat.format(timezone.localtime(value), "n月j日 H:i")
+
+
+def day_text(value: dt.date | dt.datetime | None) -> str:
+    """A date as the warnings write it (3月6日); a moment gives its local day."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localdate(value)
+    return _date(value)
+
+
+def moment_text(value: dt.datetime | None) -> str:
+    """A moment as the warnings write it, in local time (3月6日 17:30)."""
+    return "" if value is None else _moment(value)
 
 
 _registry: dict[str, RuleSpec] = {}
@@ -82,78 +155,95 @@ def _period(cadence: str, now: dt.datetime) -> str:
     return f"{local:%Y-%m-%d}" if cadence == DAILY else f"{local:%Y-%m-%dT%H}"
 
 
-def _recipients(rule: WarningRule, hit: Hit, pmo: list[User]) -> list[User]:
+def _roles(rule: WarningRule) -> tuple[str, ...]:
+    """The roles the admin's row of the rule sends to (PMO apart)."""
     wanted = {
         "responsible": rule.to_responsible,
         "accountable": rule.to_accountable,
         "head": rule.to_head,
         "initiator": rule.to_initiator,
-        "pmo": rule.to_pmo,
     }
-    people = {**hit.people, "pmo": pmo}
-    chosen: dict[int, User] = {}
-    for role, on in wanted.items():
-        if on:
-            for user in people.get(role, []):
-                if user is not None and user.is_active:
-                    chosen[user.pk] = user
-    return list(chosen.values())
+    return tuple(role for role, on in wanted.items() if on)
 
 
-def _text(template, context: dict) -> str:
-    """Render a warning's text on one line (the caller chose the language)."""
-    return " ".join(template.render(context).split())
+def _recipients(roles: tuple[str, ...], hit: Hit, pmo: list[User]) -> tuple[User, ...]:
+    people = hit.people
+    chosen = {
+        user.id: user
+        for role in roles
+        for user in people.get(role, ())
+        if user is not None and user.is_active
+    }
+    for user in pmo:
+        chosen[user.id] = user
+    return tuple(chosen.values())
 
 
 @dataclass
 class RunResult:
     run: uuid.UUID
-    items: list[WarningItem]
+    items: list[WarningItem] | list[Found]  # Found rows on a dry run
     digests: list[WarningDigest]
 
-    def by_recipient(self) -> dict[User, list[WarningItem]]:
-        grouped: dict[User, list[WarningItem]] = defaultdict(list)
+    def by_recipient(self) -> dict[User, list]:
+        grouped: dict[User, list] = defaultdict(list)
         for item in self.items:
             grouped[item.recipient].append(item)
         return dict(grouped)
 
 
-def collect(*, now: dt.datetime, cadences: Iterable[str]) -> list[WarningItem]:
-    """Return the (unsaved) warning rows the active rules find at `now`.
+def find(*, now: dt.datetime, cadences: Iterable[str]) -> list[Finding]:
+    """Return what the active rules find at `now`: one Finding per object and rule, with
+    its text and the people it goes to.
 
-    Per hit only what differs per hit is done: the language, each rule's template,
-    period and content type are settled once per rule (`make bench` runs this over
-    100k tasks).
+    Per hit only what differs per hit is done: the language, each rule's message (once
+    per count), recipients' roles, period and content type are settled once per rule
+    (`make bench` runs this over 100k open tasks).
     """
     rules = rules_ensure()
     pmo = list(User.objects.filter(role="pmo", is_active=True))
-    items: list[WarningItem] = []
-    content_types: dict[type, ContentType] = {}
+    findings: list[Finding] = []
     with translation.override(settings.LANGUAGE_CODE):
         for code, spec in _registry.items():
             rule = rules.get(code)
             if spec.cadence not in cadences or rule is None or not rule.is_active:
                 continue
-            template = get_template(f"warnings/{code}.txt")
+            content_type = ContentType.objects.get_for_model(spec.model).pk
             period = _period(spec.cadence, now)
+            roles = _roles(rule)
+            rule_pmo = pmo if rule.to_pmo else []
+            formats: dict[int | None, str] = {}
+            count = spec.count
+            add = findings.append
             for hit in spec.scan(rule, now):
-                model = type(hit.obj)
-                if model not in content_types:
-                    content_types[model] = ContentType.objects.get_for_model(model)
-                text = _text(template, {"obj": hit.obj, "rule": rule, "now": now, **hit.context})
-                for user in _recipients(rule, hit, pmo):
-                    items.append(
-                        WarningItem(
-                            rule=code,
-                            content_type=content_types[model],
-                            object_id=hit.obj.pk,
-                            period=hit.period or period,
-                            recipient=user,
-                            text=text,
-                            url=hit.url,
-                        )
+                recipients = _recipients(roles, hit, rule_pmo)
+                if not recipients:
+                    continue
+                n = hit.values[count] if count else None
+                if n not in formats:
+                    formats[n] = spec.message(n)
+                text = " ".join((formats[n] % hit.values).split())
+                add(
+                    Finding(
+                        code, content_type, hit.object_id, hit.period or period, text, hit.url,
+                        recipients,
                     )
-    return items
+                )  # fmt: skip
+    return findings
+
+
+def each_recipient(findings: Iterable[Finding]) -> list[Found]:
+    """One row per finding and person."""
+    return [
+        Found(f.rule, f.content_type_id, f.object_id, f.period, user, f.text, f.url)
+        for f in findings
+        for user in f.recipients
+    ]
+
+
+def collect(*, now: dt.datetime, cadences: Iterable[str]) -> list[Found]:
+    """Return the warnings the active rules find at `now`, one row per person."""
+    return each_recipient(find(now=now, cadences=cadences))
 
 
 def run(
@@ -162,11 +252,22 @@ def run(
     """Scan, record and (unless dry_run) deliver the warnings due at `now`."""
     now = now or timezone.now()
     run_id = uuid.uuid4()
-    items = collect(now=now, cadences=tuple(cadences))
-    for item in items:
-        item.run = run_id
+    found = collect(now=now, cadences=tuple(cadences))
     if dry_run:
-        return RunResult(run=run_id, items=items, digests=[])
+        return RunResult(run=run_id, items=found, digests=[])
+    items = [
+        WarningItem(
+            rule=f.rule,
+            content_type_id=f.content_type_id,
+            object_id=f.object_id,
+            period=f.period,
+            recipient=f.recipient,
+            text=f.text,
+            url=f.url,
+            run=run_id,
+        )
+        for f in found
+    ]
     # Insert in the order of the unique key: a second run at the same moment then waits
     # on the same first row instead of the two locking each other's rows (deadlock).
     items.sort(key=lambda i: (i.rule, i.content_type_id, i.object_id, i.period, i.recipient_id))

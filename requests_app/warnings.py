@@ -7,14 +7,15 @@ from collections import defaultdict
 
 from django.db.models import F, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from collab import selectors as org
 from collab.models import User
-from collab.warnings import DAILY, Hit, RuleSpec, register
+from collab.warnings import DAILY, Hit, RuleSpec, day_text, link, register
 
 from .choices import RequestState, ReviewDecision
-from .models import DepartmentReview
+from .models import CollabRequest, DepartmentReview
 
 
 def scan_review_overdue(rule, now):
@@ -38,13 +39,20 @@ def scan_review_overdue(rule, now):
         )
     )
     acting = org.ActingHeads(on=today)
+    url = link("requests_app:detail")
     for review in reviews:
         heads = acting.of(review.department_id, list(review.department.heads.all()))
         yield Hit(
-            obj=review,
+            object_id=review.pk,
             people={"head": heads, "initiator": [review.request.initiator]},
-            url=review.request.get_absolute_url(),
-            context={"days": (today - review.due_date).days},
+            values={
+                "department": str(review.department),
+                "number": review.request.number,
+                "name": review.request.name,
+                "due": day_text(review.due_date),
+                "days": (today - review.due_date).days,
+            },
+            url=url(review.request_id),
         )
 
 
@@ -56,7 +64,6 @@ def scan_retrospective_overdue(rule, now):
     so every such request is reported.
     """
     from . import guards
-    from .models import CollabRequest
 
     days = rule.days if rule.days is not None else 7
     requests = CollabRequest.objects.filter(
@@ -68,11 +75,17 @@ def scan_retrospective_overdue(rule, now):
     # years there are about a thousand such requests, `make bench`, and a few people).
     requests = list(guards.without_retrospective(requests))
     initiators = User.objects.in_bulk({r.initiator_id for r in requests})
+    url = link("requests_app:detail")
     for request in requests:
         yield Hit(
-            obj=request,
+            object_id=request.pk,
             people={"initiator": [initiators[request.initiator_id]]},
-            url=request.get_absolute_url(),
+            values={
+                "number": request.number,
+                "name": request.name,
+                "done": day_text(request.completed_at),
+            },
+            url=url(request.pk),
         )
 
 
@@ -105,13 +118,27 @@ def recompute_review_due_dates() -> int:
     return sum(len(ids) for ids in moves.values())
 
 
+# The texts: msgids as the warnings have always had them (their zh-Hant is in the catalog).
+def review_overdue_message(n=None) -> str:
+    return gettext("%(department)s has not answered request %(number)s “%(name)s”, due on %(due)s.")
+
+
+def retrospective_overdue_message(n=None) -> str:
+    return gettext(
+        "Request %(number)s “%(name)s” was completed on %(done)s; its retrospective has not "
+        "been filed."
+    )
+
+
 def register_rules() -> None:
     register(
         RuleSpec(
             code="review_overdue",
             label=_("Review not answered in time"),
             cadence=DAILY,
+            model=DepartmentReview,
             scan=scan_review_overdue,
+            message=review_overdue_message,
             defaults={"days": 3, "to_head": True, "to_pmo": True},
         )
     )
@@ -120,7 +147,9 @@ def register_rules() -> None:
             code="retrospective_overdue",
             label=_("Retrospective not filed"),
             cadence=DAILY,
+            model=CollabRequest,
             scan=scan_retrospective_overdue,
+            message=retrospective_overdue_message,
             defaults={"days": 7, "to_initiator": True, "to_pmo": True},
         )
     )

@@ -51,7 +51,7 @@ from django.utils.translation import gettext_lazy
 from collab import calendar, notifications
 from collab import selectors as org
 from collab.models import Department, User
-from collab.warnings import DAILY, Hit, RuleSpec
+from collab.warnings import DAILY, Hit, RuleSpec, day_text, link
 from collab.warnings import register as register_rule
 from requests_app import services as request_services
 from requests_app.choices import RequestState
@@ -446,6 +446,7 @@ def scan_acceptance_overdue(rule, now):
         )
     )
     acting = org.ActingHeads(on=today)
+    url = link("tasks_app:detail", "#acceptance")
     for acceptance in rounds:
         task = acceptance.task
         responsible = {a.user_id for a in task.responsible_rows}
@@ -464,11 +465,26 @@ def scan_acceptance_overdue(rule, now):
         if not any(people.values()):
             continue
         yield Hit(
-            obj=task,
+            object_id=task.pk,
             people=people,
-            url=acceptance.get_absolute_url(),
-            context={"acceptance": acceptance, "days": (today - acceptance.due_date).days},
+            values={
+                "name": task.name,
+                "number": task.number,
+                "n": acceptance.round,
+                "submitted": day_text(acceptance.submitted_at),
+                "due": day_text(acceptance.due_date),
+                "days": (today - acceptance.due_date).days,
+            },
+            url=url(task.pk),
         )
+
+
+def acceptance_overdue_message(n=None) -> str:
+    # The msgid the warning has always had (its zh-Hant is in the catalog).
+    return _(
+        "The deliverable of “%(name)s” (%(number)s, submission v%(n)s) was submitted on "
+        "%(submitted)s; answers were due on %(due)s and yours is still missing."
+    )
 
 
 def recompute_due_dates() -> int:
@@ -539,7 +555,9 @@ def register() -> None:
             code="acceptance_overdue",
             label=gettext_lazy("Acceptance answer overdue"),
             cadence=DAILY,
+            model=Task,
             scan=scan_acceptance_overdue,
+            message=acceptance_overdue_message,
             defaults={"to_accountable": True, "to_initiator": True, "to_head": True},
         )
     )

@@ -16,8 +16,15 @@ years of collaboration in one transaction, in well under three minutes on Postgr
 - tasks (about ten per request, from 1 to 40) run by the request's departments, with
   RACI (one R and one A from the responsible department, some C and I), start and due
   dates inside the project, 85 % delivered on time and 15 % late (some very late), an
-  acceptance round per delivery, and progress updates (rising percentages, mostly no
-  risk, some low, medium or high) spread over the started tasks;
+  acceptance round per delivery (answered within hours to three days, a few percent
+  only after 4–15 working days, so some open rounds are past their due date, one of
+  their two seats sometimes answered already), and progress updates (rising
+  percentages, mostly no risk, some low, medium or high) spread over the started tasks;
+- 協作請求 (CollabAsk): on about one started task in twelve, the R (sometimes the A)
+  asks another department of the request, or a person of it, for help by a date a few
+  working days later; most are answered (some late), a few closed. Tasks still being
+  worked on carry open asks too, many of them past their expected date (the ask_overdue
+  rule's work);
 - the grants the services give: a guardian view grant per person with a RACI role on
   a request (CollabRequestUserObjectPermission), as tasks_app.services does.
 
@@ -79,11 +86,12 @@ from requests_app.models import (
     RequestEvent,
 )
 from requests_app.permissions import VIEW_PERMISSION
-from tasks_app.choices import RaciRole, RiskLevel, TaskState
+from tasks_app.choices import AskStatus, RaciRole, RiskLevel, TaskState
 from tasks_app.models import (
     DEFAULT_DUE_TIME,
     Breakdown,
     BreakdownSignature,
+    CollabAsk,
     ProgressUpdate,
     Task,
     TaskAssignment,
@@ -123,6 +131,8 @@ UPDATES_PER_TASK = 3
 DEFAULT_SEED = 7
 YEARS = 3
 MAX_TASKS_PER_REQUEST = 30_000  # Task.sequence is a small integer
+ASK_SHARE = 0.08  # started tasks with 協作請求 made while they were worked on
+ANSWER_TAIL = 0.04  # deliveries whose acceptance answer comes days after it is due
 
 # (code, name, parent code or None, staff range); the centres come first.
 SCALE_DEPARTMENTS = [
@@ -209,6 +219,25 @@ FEEDBACK_TEXTS = {
         "建議驗收標準在任務分工時就寫清楚。",
     ],
 }
+ASK_TEXTS = [
+    "請協助提供近一年{topic}相關資料,以利現況分析。",
+    "請指派一位窗口參加下週的{topic}需求訪談。",
+    "介面規格需要貴部門確認,請於期限前回覆。",
+    "請協助評估配合{topic}所需的人力與時程。",
+    "請提供現行作業流程文件與表單範本。",
+    "測試環境需開通帳號與權限,請協助處理。",
+    "請協助審閱合約條款並提供修改意見。",
+    "上線前需要貴部門協助進行使用者驗收測試。",
+]
+ANSWER_TEXTS = [
+    "資料已上傳至共用資料夾,請查收。",
+    "已指派同仁擔任窗口,會準時出席。",
+    "規格已確認,補充說明請見附件。",
+    "評估需兩人週工時,可於月底前配合。",
+    "帳號與權限已開通,如有問題請再告知。",
+    "意見已標註於文件中,請參考修訂版本。",
+    "已安排人員於下週協助測試。",
+]
 CANCEL_REASONS = [
     "需求已由其他專案涵蓋,撤回申請。",
     "預算未獲核准,暫停辦理。",
@@ -230,10 +259,16 @@ class ScaleReport:
 
     counts: dict[str, int] = field(default_factory=dict)
     deleted: int = 0
+    now: dt.datetime | None = None  # the moment the data was made for (aware, local time)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     states: dict[str, int] = field(default_factory=dict)
     task_states: dict[str, int] = field(default_factory=dict)
+    # Work waiting for the daily warning rules at `now`: 協作請求 open and past their
+    # expected date (ask_overdue), open acceptance rounds past due (acceptance_overdue).
+    open_asks: int = 0
+    overdue_asks: int = 0
+    overdue_acceptances: int = 0
 
 
 # --- the marker ---------------------------------------------------------------------------
@@ -310,6 +345,9 @@ def seed_scale(
     report.timings["analyze"] = time.monotonic() - clock
     report.states = dict(sorted(plan.request_states.items()))
     report.task_states = dict(sorted(plan.task_states.items()))
+    report.now = plan.now
+    report.open_asks, report.overdue_asks = plan.open_asks, plan.overdue_asks
+    report.overdue_acceptances = plan.overdue_acceptances
     report.seconds = time.monotonic() - started
     return report
 
@@ -465,6 +503,7 @@ _MODELS: dict[str, type[models.Model]] = {
     "task dependencies": Task.depends_on.through,
     "RACI assignments": TaskAssignment,
     "progress updates": ProgressUpdate,
+    "collaboration asks": CollabAsk,
     "task acceptances": TaskAcceptance,
     "acceptance verdicts": AcceptanceVerdict,
     "final acceptances": FinalAcceptance,
@@ -708,9 +747,14 @@ class _Plan:
         self.delegations: list[tuple] = []
         self.requests: list[_Request] = []
         self.tasks: list[_Task] = []
+        # 協作請求: (task, created, asker, to department, to person, content, expected
+        # date, status, answer, answered by, answered at).
+        self.asks: list[tuple] = []
+        self.open_asks = self.overdue_asks = self.overdue_acceptances = 0
         self.request_states: dict[str, int] = defaultdict(int)
         self.task_states: dict[str, int] = defaultdict(int)
         self._due_cache: dict[tuple[dt.date, int], dt.date] = {}
+        self._next_workday: dict[dt.date, dt.date] = {}
         self.review_days = request_services.review_working_days()
 
     # --- time helpers --------------------------------------------------------------------
@@ -739,9 +783,19 @@ class _Plan:
         return day
 
     def working_days_after(self, day: dt.date, days: int) -> dt.date:
+        """calendar.add_working_days(day, days), stepping from one working day to the
+        next: one calendar query per day of the three years at most, however many
+        (day, days) pairs are asked for."""
         key = (day, days)
         if key not in self._due_cache:
-            self._due_cache[key] = calendar.add_working_days(day, days)
+            result = day
+            for _ in range(days):
+                following = self._next_workday.get(result)
+                if following is None:
+                    following = calendar.add_working_days(result, 1)
+                    self._next_workday[result] = following
+                result = following
+            self._due_cache[key] = result
         return self._due_cache[key]
 
     # --- the organisation ----------------------------------------------------------------
@@ -825,6 +879,7 @@ class _Plan:
         ]
         for task, count in zip(started, _spread(n_updates, weights), strict=True):
             self.build_updates(task, count)
+        self.build_asks()
         for request in self.requests:
             self.request_states[request.state] += 1
         for task in self.tasks:
@@ -1096,6 +1151,11 @@ class _Plan:
             t.submitted = t.started + dt.timedelta(seconds=int(span * rng.uniform(0.5, 0.95)))
             wait = min(rng.uniform(2, 60) * 3600, (t.due_at - t.submitted).total_seconds() * 0.9)
             t.completed = t.submitted + dt.timedelta(seconds=int(wait))
+        if rng.random() < ANSWER_TAIL:
+            # The reviewers take 4–15 working days (the acceptance_overdue rule's work).
+            # On time or late is decided by the submission, so that share stays put.
+            day = self.working_days_after(t.submitted.date(), rng.randint(4, 15))
+            t.completed = self.at(day, 9 + rng.random() * 9)
         return t
 
     def task_state_now(self, t: _Task) -> None:
@@ -1150,6 +1210,66 @@ class _Plan:
         at, percent, risk, _author = t.updates[-1]
         t.percent, t.risk, t.last_update = percent, risk, at
 
+    # --- 協作請求 -------------------------------------------------------------------------
+
+    def build_asks(self) -> None:
+        """協作請求 made while tasks were worked on (answered, some late, a few closed,
+        still open when the answer is not in yet), and open asks on tasks still to be
+        delivered of requests approved or in progress, many past their expected date."""
+        rng, now = self.rng, self.now
+        active = (RequestState.APPROVED, RequestState.IN_PROGRESS)
+        for t in self.tasks:
+            r = t.request
+            if t.started is not None and rng.random() < ASK_SHARE:
+                end = t.submitted or now
+                for _ in range(rng.choice((1, 1, 1, 2))):
+                    self.ask(t, t.started + (end - t.started) * rng.uniform(0.05, 0.8))
+            if t.state not in (TaskState.TODO, TaskState.IN_PROGRESS) or r.state not in active:
+                continue
+            if t.state == TaskState.IN_PROGRESS:
+                share = 0.25
+            else:  # not started yet: preparing, or the request's work has not begun
+                share = 0.06 if r.state == RequestState.IN_PROGRESS else 0.03
+            if rng.random() < share:
+                since = t.started or r.started or r.approved
+                days = min((now - since).total_seconds() / 86400, 25) * rng.random()
+                self.ask(t, now - dt.timedelta(days=days), answered=False)
+
+    def ask(self, t: _Task, created: dt.datetime, *, answered: bool = True) -> None:
+        """One 協作請求 on `t` made at `created`, by its R (sometimes its A), to another of
+        the request's departments or a person of it. Answered after hours or days, a few
+        closed unanswered; open if `answered` is False or the answer comes after `now`
+        while the task is worked on. A delivered task's asks were settled before delivery."""
+        rng = self.rng
+        r = t.request
+        end = t.submitted or self.now  # the task's working span ends here
+        moved = self.office(created)
+        created = moved if moved <= end else created
+        asker = t.r if rng.random() < 0.85 else t.a
+        dept = rng.choice([d for d in r.depts if d is not t.dept])
+        to_user = dept.pick(rng) if rng.random() < 0.4 else None
+        expected = self.working_days_after(created.date(), rng.randint(2, 5))
+        content = rng.choice(ASK_TEXTS).format(topic=r.topic)
+        status, text, by, at = AskStatus.OPEN, "", None, None
+        if answered and rng.random() < 0.06:
+            status = AskStatus.CLOSED  # no longer needed; closed by the asker
+        elif answered:
+            at = self.after(created, min(rng.lognormvariate(3.4, 1.1), 720))
+            if at > end and t.submitted is not None:  # answered before the delivery
+                at = created + (end - created) * rng.uniform(0.6, 1.0)
+            if at <= end:
+                status, text = AskStatus.ANSWERED, rng.choice(ANSWER_TEXTS)
+                by = to_user or (rng.choice(dept.heads) if rng.random() < 0.3 else dept.pick(rng))
+            else:
+                at = None  # the answer is still to come
+        if status == AskStatus.OPEN:
+            self.open_asks += 1
+            self.overdue_asks += expected < self.today
+        self.asks.append(
+            (t, created, asker, None if to_user else dept, to_user, content, expected, status,
+             text, by, at)
+        )  # fmt: skip
+
     # --- rows ----------------------------------------------------------------------------
 
     def write(self, cursor) -> dict[str, int]:
@@ -1157,6 +1277,7 @@ class _Plan:
         self.write_organisation(rows)
         self.write_requests(rows)
         self.write_tasks(rows)
+        self.write_asks(rows)
         self.write_closing(rows)
         self.advance_sequences()
         return rows.flush()
@@ -1408,8 +1529,9 @@ class _Plan:
         self.write_acceptances(w)
 
     def write_acceptances(self, w: _Writer) -> None:
-        """One acceptance round per delivered task: passed when done, open when submitted."""
-        rng = self.rng
+        """One acceptance round per delivered task: passed when done, open when submitted
+        (one of two seats answered already, sometimes)."""
+        rng, now = self.rng, self.now
         delivered = [t for t in self.tasks if t.state in (TaskState.SUBMITTED, TaskState.DONE)]
         table = w.table(
             "task acceptances",
@@ -1433,8 +1555,16 @@ class _Plan:
             initiator = t.request.initiator
             if initiator is not t.r and initiator is not t.a:
                 seats.append((Seat.INITIATOR, initiator))
+            answered = None
+            if not done:
+                self.overdue_acceptances += due < self.today
+                if len(seats) == 2 and rng.random() < 0.4:
+                    answered = rng.randrange(2)
             for index, (seat, person) in enumerate(seats):
-                if done:
+                if index == answered:
+                    at = t.submitted + (now - t.submitted) * rng.random()
+                    verdicts.add(pk, seat, person.id, None, Verdict.PASSED, person.id, at)
+                elif done:
                     last = index == len(seats) - 1
                     span = (t.completed - t.submitted).total_seconds()
                     at = (
@@ -1445,6 +1575,18 @@ class _Plan:
                     verdicts.add(pk, seat, person.id, None, Verdict.PASSED, person.id, at)
                 else:
                     verdicts.add(pk, seat, person.id, None, Verdict.PENDING, None, None)
+
+    def write_asks(self, w: _Writer) -> None:
+        table = w.table(
+            "collaboration asks",
+            ["task_id", "asked_by_id", "to_department_id", "to_user_id", "content",
+             "expected_date", "status", "answer", "answered_by_id", "answered_at", "created_at"],
+        )  # fmt: skip
+        for t, created, asker, dept, user, content, expected, status, text, by, at in self.asks:
+            table.add(
+                t.id, asker.id, dept.id if dept else None, user.id if user else None, content,
+                expected, status, text, by.id if by else None, at, created,
+            )  # fmt: skip
 
     def write_closing(self, w: _Writer) -> None:
         """Final acceptances, retrospectives, feedback and the archive."""

@@ -1,5 +1,6 @@
-"""seed_scale (review_app.scale): exact sizes, consistent states and times, RACI, the
-number sequences, the refusal of a second run, --reset, and demo data left alone."""
+"""seed_scale (review_app.scale): exact sizes, consistent states and times, RACI, 協作請求,
+acceptance rounds waiting past due, the daily warning rules' work, the number sequences,
+the refusal of a second run, --reset, and demo data left alone."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
+from collab import calendar
 from collab import demo as collab_demo
+from collab import warnings as collab_warnings
 from collab.models import Department, NumberSequence, User
 from requests_app import services as request_services
 from requests_app.choices import RequestState, ReviewDecision
@@ -24,10 +27,17 @@ from requests_app.models import (
     RequestEvent,
 )
 from review_app import scale
-from review_app.choices import AcceptanceOutcome, RetrospectiveState
-from review_app.models import ArchiveEntry, Feedback, Retrospective, TaskAcceptance
-from tasks_app.choices import RaciRole, TaskState
-from tasks_app.models import ProgressUpdate, Task, TaskAssignment
+from review_app.choices import AcceptanceOutcome, RetrospectiveState, Verdict
+from review_app.models import (
+    AcceptanceVerdict,
+    ArchiveEntry,
+    Feedback,
+    Retrospective,
+    TaskAcceptance,
+)
+from review_app.services.acceptance import ANSWER_WORKING_DAYS
+from tasks_app.choices import AskStatus, RaciRole, TaskState
+from tasks_app.models import CollabAsk, ProgressUpdate, Task, TaskAssignment
 from tests.factories import make_approved_request, make_request
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +55,13 @@ def seeded():
 def spread():
     """Big enough for every request state to occur (a couple of seconds)."""
     return scale.seed_scale(requests=400, tasks=2500, updates=6000, seed=3)
+
+
+@pytest.fixture
+def busy():
+    """Enough work in progress at a fixed moment for the daily rules on asks and
+    acceptance answers to find some (about 100 requests in progress; a few seconds)."""
+    return scale.seed_scale(requests=1000, tasks=10_000, updates=10_000, seed=3, now=NOW)
 
 
 def _deferred_constraints_hold():
@@ -252,6 +269,126 @@ def test_progress_fields_follow_the_latest_update(spread):
             assert update.created_at <= task.submitted_at
 
 
+def test_asks_are_consistent(spread):
+    """協作請求: made by the task's R or A while it was worked on, to another department of
+    the request or a person of one; answered ones say who answered and when, open ones
+    sit on tasks still to be delivered of requests approved or in progress."""
+    now = timezone.now()
+    asks = list(
+        CollabAsk.objects.select_related("task__request", "to_user", "answered_by").annotate(
+            role=Max(
+                "task__assignments__role",
+                filter=Q(
+                    task__assignments__user=F("asked_by"),
+                    task__assignments__role__in=[RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE],
+                ),
+            )
+        )
+    )
+    statuses = {ask.status for ask in asks}
+    assert statuses == {AskStatus.OPEN, AskStatus.ANSWERED, AskStatus.CLOSED}
+    asked_tasks = {ask.task_id for ask in asks}
+    started = Task.objects.filter(started_at__isnull=False).count()
+    assert 0.04 < len(asked_tasks) / started < 0.2
+    departments = {}
+    for link in RequestDepartment.objects.values_list("request_id", "department_id"):
+        departments.setdefault(link[0], set()).add(link[1])
+    late = 0
+    for ask in asks:
+        task, request = ask.task, ask.task.request
+        assert ask.role in (RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE), ask
+        assert (ask.to_department_id is None) != (ask.to_user_id is None), ask
+        asked = ask.to_department_id or ask.to_user.department_id
+        assert asked in departments[request.pk] and asked != task.responsible_department_id
+        assert ask.content
+        assert (task.started_at or request.approved_at) <= ask.created_at <= now
+        assert ask.expected_date > timezone.localdate(ask.created_at)
+        if task.submitted_at is not None:
+            assert ask.created_at <= task.submitted_at
+        if ask.status == AskStatus.ANSWERED:
+            assert ask.answer and ask.answered_by_id
+            assert ask.created_at <= ask.answered_at <= (task.submitted_at or now)
+            if ask.to_user_id:
+                assert ask.answered_by_id == ask.to_user_id
+            else:
+                assert ask.answered_by.department_id == ask.to_department_id
+            late += timezone.localdate(ask.answered_at) > ask.expected_date
+        else:
+            assert not ask.answer and ask.answered_by_id is None and ask.answered_at is None
+        if ask.status == AskStatus.OPEN:
+            assert task.state in (TaskState.TODO, TaskState.IN_PROGRESS)
+            assert request.state in (RequestState.APPROVED, RequestState.IN_PROGRESS)
+    assert late  # some answers come after the expected date
+    _deferred_constraints_hold()  # the addressee check and every foreign key
+
+
+def test_some_acceptance_answers_keep_the_delivery_waiting(spread):
+    """Most deliveries are accepted within three days, a few after 4–15 working days;
+    an open round may have one of its two seats answered already."""
+
+    def weekdays(start, end):
+        days = (start + dt.timedelta(days=n) for n in range(1, (end - start).days + 1))
+        return sum(day.weekday() < 5 for day in days)
+
+    done = [
+        (timezone.localdate(submitted), timezone.localdate(completed))
+        for submitted, completed in Task.objects.filter(state=TaskState.DONE).values_list(
+            "submitted_at", "completed_at"
+        )
+    ]
+    # Weekdays first: one calendar query for each slow one only.
+    slow = [(s, c) for s, c in done if weekdays(s, c) > ANSWER_WORKING_DAYS]
+    assert 0 < len(slow) / len(done) < 0.1
+    assert all(4 <= calendar.working_days_between(s, c) <= 15 for s, c in slow)
+    for acceptance in TaskAcceptance.objects.filter(
+        outcome=AcceptanceOutcome.OPEN
+    ).prefetch_related("verdicts"):
+        verdicts = list(acceptance.verdicts.all())
+        assert any(v.decision == Verdict.PENDING for v in verdicts), acceptance
+        for verdict in verdicts:
+            if verdict.decision == Verdict.PASSED:
+                assert verdict.decided_by_id == verdict.reviewer_id
+                assert acceptance.submitted_at <= verdict.decided_at <= timezone.now()
+            else:
+                assert verdict.decision == Verdict.PENDING and verdict.decided_at is None
+
+
+def test_the_daily_rules_find_overdue_asks_and_acceptance_answers(busy):
+    """At the seed's `now`, ask_overdue finds exactly the open asks past their expected
+    date (telling the asker) and acceptance_overdue the open rounds past due (telling
+    the seats still owing an answer, not the one that answered)."""
+    items = collab_warnings.collect(now=busy.now, cadences=("daily",))
+    told = {}
+    for item in items:
+        told.setdefault((item.rule, item.object_id), set()).add(item.recipient_id)
+    today = timezone.localdate(busy.now)
+    overdue_asks = CollabAsk.objects.filter(
+        status=AskStatus.OPEN,
+        expected_date__lt=today,
+        task__request__state__in=[RequestState.APPROVED, RequestState.IN_PROGRESS],
+    ).exclude(task__state=TaskState.DONE)
+    assert busy.overdue_asks == overdue_asks.count() > 0
+    assert busy.open_asks == CollabAsk.objects.filter(status=AskStatus.OPEN).count()
+    assert {pk for rule, pk in told if rule == "ask_overdue"} == set(
+        overdue_asks.values_list("pk", flat=True)
+    )
+    for ask in overdue_asks:
+        assert ask.asked_by_id in told["ask_overdue", ask.pk]
+    rounds = TaskAcceptance.objects.filter(
+        outcome=AcceptanceOutcome.OPEN,
+        due_date__lt=today,
+        task__state=TaskState.SUBMITTED,
+        task__request__state=RequestState.IN_PROGRESS,
+    )
+    assert busy.overdue_acceptances == rounds.count() > 0
+    assert {pk for rule, pk in told if rule == "acceptance_overdue"} == set(
+        rounds.values_list("task_id", flat=True)
+    )
+    for verdict in AcceptanceVerdict.objects.filter(acceptance__in=rounds):
+        recipients = told["acceptance_overdue", verdict.acceptance.task_id]
+        assert (verdict.reviewer_id in recipients) == (verdict.decision == Verdict.PENDING)
+
+
 # --- numbers ---------------------------------------------------------------------------
 
 
@@ -378,6 +515,33 @@ def test_reset_takes_what_the_app_wrote_about_scale_data_too(seeded):
     assert about_scale.pk not in remaining and to_scale_person.pk not in remaining
 
 
+def test_reset_takes_the_asks_and_the_warnings_about_them(spread):
+    import uuid
+
+    from django.contrib.contenttypes.models import ContentType
+
+    from collab.models import WarningItem
+
+    collab_demo.seed_organisation()
+    before = set(CollabAsk.objects.values_list("pk", flat=True))
+    assert before
+    ask = CollabAsk.objects.get(pk=min(before))
+    warning = WarningItem.objects.create(
+        rule="ask_overdue",
+        content_type=ContentType.objects.get_for_model(CollabAsk),
+        object_id=ask.pk,
+        period="2026-03-18",
+        recipient=User.objects.get(username="pmo"),
+        text=str(ask),
+        run=uuid.uuid4(),
+    )
+    report = scale.seed_scale(**SMALL, reset=True)
+    assert not CollabAsk.objects.filter(pk__in=before).exists()
+    assert CollabAsk.objects.count() == report.counts["collaboration asks"]
+    assert not WarningItem.objects.filter(pk=warning.pk).exists()
+    _deferred_constraints_hold()
+
+
 def test_same_seed_same_data():
     def fingerprint():
         requests = list(
@@ -391,7 +555,12 @@ def test_same_seed_same_data():
                 "percent", "risk_level", "created_at"
             )
         )
-        return requests, tasks, updates
+        asks = list(
+            CollabAsk.objects.order_by("created_at", "content").values_list(
+                "content", "status", "expected_date", "created_at", "answered_at"
+            )
+        )
+        return requests, tasks, updates, asks
 
     scale.seed_scale(**SMALL, seed=11, now=NOW)
     first = fingerprint()
@@ -421,4 +590,5 @@ def test_the_command_reports_what_it_made_and_how_long_it_took(db):
     call_command("seed_scale", requests=15, tasks=80, updates=100, stdout=out)
     text = out.getvalue()
     assert "80" in text and "100" in text and " s" in text
+    assert "collaboration asks" in text
     assert Task.objects.aggregate(n=Max("sequence"))["n"] >= 1

@@ -67,6 +67,18 @@ class Command(BaseCommand):
             % {"states": ", ".join(f"{k} {v:,}" for k, v in report.task_states.items())}
         )
         self.stdout.write(
+            "  "
+            + _(
+                "collaboration asks open: %(open)s, past their expected date: %(overdue)s; "
+                "acceptance rounds past due: %(rounds)s"
+            )
+            % {
+                "open": f"{report.open_asks:,}",
+                "overdue": f"{report.overdue_asks:,}",
+                "rounds": f"{report.overdue_acceptances:,}",
+            }
+        )
+        self.stdout.write(
             "  " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in report.timings.items())
         )
         self.stdout.write(

@@ -22,6 +22,8 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -34,7 +36,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 
-from .models import Notification, User, WarningDigest, WarningItem, WarningRule
+from .models import Department, Notification, User, WarningDigest, WarningItem, WarningRule
 
 DAILY = "daily"
 HOURLY = "hourly"
@@ -43,11 +45,12 @@ ROLES = ("responsible", "accountable", "head", "initiator", "pmo")
 
 @dataclass(slots=True)
 class Hit:
-    """One object a rule found: its id, the people in each role, the values its text
-    reads and its link. No model instance: `make bench` scans 100k open tasks."""
+    """One object a rule found: its id, the people in each role (user ids, as People
+    gives them: the engine knows which are active), the values its text reads and its
+    link. No model instance: `make bench` scans 100k open tasks."""
 
     object_id: int
-    people: dict[str, Sequence[User]]
+    people: dict[str, Sequence[int]]
     values: dict = field(default_factory=dict)
     url: str = ""
     period: str | None = None  # default: the run's day (daily) or hour (hourly)
@@ -57,7 +60,8 @@ class Hit:
 class RuleSpec:
     """A rule: its code and label, cadence, the model its hits are, its scan, and its
     message: `message(n)` returns the translated format of the text, with %(name)s
-    placeholders filled from the hit's values; n is the value named by `count` (for a
+    placeholders filled from the hit's values (on one line: a scan flattens what it
+    quotes); n is the value named by `count` (for a
     plural text, ngettext), else None. It is asked once per run and count."""
 
     code: str
@@ -79,7 +83,7 @@ class Finding(NamedTuple):
     period: str
     text: str
     url: str
-    recipients: tuple[User, ...]
+    recipients: tuple[int, ...]  # user ids
 
 
 class Found(NamedTuple):
@@ -96,6 +100,115 @@ class Found(NamedTuple):
     @property
     def recipient_id(self) -> int:
         return self.recipient.pk
+
+
+class _Directory:
+    """Who is who for one find(): which of the users met so far are active, every
+    department's heads (one row per head, read once) and the deputies acting on a day,
+    shared by the rules' People, so that each rule adds one query at most (the users it
+    has not met). People are ids here: a scan makes no User instances."""
+
+    def __init__(self):
+        self.seen: set[int] = set()
+        self.active: set[int] = set()
+        self._head_ids: dict[int, list[int]] | None = None
+        self._deputies: dict[dt.date, object] = {}
+
+    def load(self, ids: Iterable[int | None]) -> None:
+        missing = set(ids) - self.seen - {None}
+        if missing:
+            self.seen |= missing
+            self.active.update(
+                User.objects.filter(pk__in=missing, is_active=True).values_list("pk", flat=True)
+            )
+
+    def head_ids(self) -> dict[int, list[int]]:
+        if self._head_ids is None:
+            self._head_ids = defaultdict(list)
+            for department_id, user_id in Department.heads.through.objects.values_list(
+                "department_id", "user_id"
+            ):
+                self._head_ids[department_id].append(user_id)
+        return self._head_ids
+
+    def deputies(self, on: dt.date) -> dict[int, list[tuple[int | None, int]]]:
+        """head id -> [(department id or None for all they lead, deputy id)] on `on`."""
+        from .selectors import delegations_active
+
+        if on not in self._deputies:
+            by_head: dict[int, list[tuple[int | None, int]]] = defaultdict(list)
+            for head, department, deputy in delegations_active(on=on).values_list(
+                "head_id", "department_id", "deputy_id"
+            ):
+                by_head[head].append((department, deputy))
+                # delegations_active counts active deputies only
+                self.seen.add(deputy)
+                self.active.add(deputy)
+            self._deputies[on] = by_head
+        return self._deputies[on]
+
+
+_directory: ContextVar[_Directory | None] = ContextVar("collab_warnings_directory", default=None)
+
+
+@contextmanager
+def _shared_directory():
+    token = _directory.set(_Directory())
+    try:
+        yield
+    finally:
+        _directory.reset(token)
+
+
+def _current_directory() -> _Directory:
+    return _directory.get() or _Directory()
+
+
+class People:
+    """The people of a scan's hits, as user ids, however many hits: the users, the
+    active heads of the departments, and the deputies acting for them on the day (as
+    collab.selectors.ActingHeads). Within find() the rules share one _Directory; alone,
+    a People reads its own (three queries). Each person's one-element tuple and each
+    department's heads with their deputies are made once and shared by the hits."""
+
+    def __init__(self, *, users: Iterable[int | None], departments: Iterable[int | None], on):
+        directory = _current_directory()
+        departments = set(departments) - {None}
+        head_ids = directory.head_ids() if departments else {}
+        heads_of = {d: head_ids[d] for d in departments if d in head_ids}
+        directory.load([*users, *(u for ids in heads_of.values() for u in ids)])
+        self.active = directory.active
+        self._deputies = directory.deputies(on) if heads_of else {}
+        self._active_heads = {
+            department_id: [u for u in ids if u in self.active]
+            for department_id, ids in heads_of.items()
+        }
+        self._heads = {
+            department_id: self._with_deputies(department_id, heads)
+            for department_id, heads in self._active_heads.items()
+        }
+
+    def _with_deputies(self, department_id: int, heads: list[int]) -> tuple[int, ...]:
+        deputies = [
+            deputy
+            for head in heads
+            for department, deputy in self._deputies.get(head, ())
+            if department in (None, department_id)
+        ]
+        return tuple(dict.fromkeys([*heads, *deputies]))
+
+    @staticmethod
+    def one(user_id: int | None) -> tuple[int, ...]:
+        """The user, as a one-element tuple (empty for None)."""
+        return () if user_id is None else (user_id,)
+
+    def heads(self, department_id: int | None, *, but: Iterable[int] = ()) -> tuple[int, ...]:
+        """The department's active heads and the deputies acting for them; with `but`,
+        the heads of those ids left out, and their deputies with them."""
+        if not but:
+            return self._heads.get(department_id, ())
+        heads = [h for h in self._active_heads.get(department_id, ()) if h not in but]
+        return self._with_deputies(department_id, heads) if heads else ()
 
 
 def link(viewname: str, suffix: str = "") -> Callable[[int], str]:
@@ -166,17 +279,19 @@ def _roles(rule: WarningRule) -> tuple[str, ...]:
     return tuple(role for role, on in wanted.items() if on)
 
 
-def _recipients(roles: tuple[str, ...], hit: Hit, pmo: list[User]) -> tuple[User, ...]:
+def _recipients(roles: tuple[str, ...], hit: Hit, pmo: list[int], active: set[int]):
+    """The active people of the hit in the rule's roles, and the PMO, each once (a
+    handful per hit: a list beats a set here, over 100k hits)."""
     people = hit.people
-    chosen = {
-        user.id: user
-        for role in roles
-        for user in people.get(role, ())
-        if user is not None and user.is_active
-    }
+    chosen: list[int] = []
+    for role in roles:
+        for user in people.get(role, ()):
+            if user in active and user not in chosen:
+                chosen.append(user)
     for user in pmo:
-        chosen[user.id] = user
-    return tuple(chosen.values())
+        if user not in chosen:
+            chosen.append(user)
+    return tuple(chosen)
 
 
 @dataclass
@@ -201,9 +316,10 @@ def find(*, now: dt.datetime, cadences: Iterable[str]) -> list[Finding]:
     (`make bench` runs this over 100k open tasks).
     """
     rules = rules_ensure()
-    pmo = list(User.objects.filter(role="pmo", is_active=True))
+    pmo = list(User.objects.filter(role="pmo", is_active=True).values_list("pk", flat=True))
     findings: list[Finding] = []
-    with translation.override(settings.LANGUAGE_CODE):
+    with _shared_directory(), translation.override(settings.LANGUAGE_CODE):
+        active = _directory.get().active
         for code, spec in _registry.items():
             rule = rules.get(code)
             if spec.cadence not in cadences or rule is None or not rule.is_active:
@@ -216,13 +332,13 @@ def find(*, now: dt.datetime, cadences: Iterable[str]) -> list[Finding]:
             count = spec.count
             add = findings.append
             for hit in spec.scan(rule, now):
-                recipients = _recipients(roles, hit, rule_pmo)
+                recipients = _recipients(roles, hit, rule_pmo, active)
                 if not recipients:
                     continue
                 n = hit.values[count] if count else None
                 if n not in formats:
                     formats[n] = spec.message(n)
-                text = " ".join((formats[n] % hit.values).split())
+                text = formats[n] % hit.values
                 add(
                     Finding(
                         code, content_type, hit.object_id, hit.period or period, text, hit.url,
@@ -232,12 +348,13 @@ def find(*, now: dt.datetime, cadences: Iterable[str]) -> list[Finding]:
     return findings
 
 
-def each_recipient(findings: Iterable[Finding]) -> list[Found]:
-    """One row per finding and person."""
+def each_recipient(findings: list[Finding]) -> list[Found]:
+    """One row per finding and person, with the person (one query)."""
+    users = User.objects.in_bulk({u for f in findings for u in f.recipients})
     return [
-        Found(f.rule, f.content_type_id, f.object_id, f.period, user, f.text, f.url)
+        Found(f.rule, f.content_type_id, f.object_id, f.period, users[u], f.text, f.url)
         for f in findings
-        for user in f.recipients
+        for u in f.recipients
     ]
 
 

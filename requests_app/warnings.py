@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from collab import selectors as org
-from collab.models import User
-from collab.warnings import DAILY, Hit, RuleSpec, day_text, link, register
+from collab.warnings import DAILY, Hit, People, RuleSpec, day_text, link, register
 
 from .choices import RequestState, ReviewDecision
 from .models import CollabRequest, DepartmentReview
@@ -25,7 +23,7 @@ def scan_review_overdue(rule, now):
     administrator changes the calendar.
     """
     today = timezone.localdate(now)
-    reviews = (
+    reviews = list(
         DepartmentReview.objects.filter(
             decision=ReviewDecision.PENDING,
             request__state=RequestState.PENDING,
@@ -33,26 +31,40 @@ def scan_review_overdue(rule, now):
             # Only the current round: an earlier round's unanswered rows stay pending.
             round=F("request__review_round"),
         )
-        .select_related("request__initiator", "department")
-        .prefetch_related(
-            Prefetch("department__heads", queryset=User.objects.filter(is_active=True))
+        .order_by()
+        .values_list(
+            "pk",
+            "due_date",
+            "department_id",
+            "department__name",
+            "request_id",
+            "request__number",
+            "request__name",
+            "request__initiator_id",
+            named=True,
         )
     )
-    acting = org.ActingHeads(on=today)
+    people = People(
+        users={r.request__initiator_id for r in reviews},
+        departments={r.department_id for r in reviews},
+        on=today,
+    )
     url = link("requests_app:detail")
     for review in reviews:
-        heads = acting.of(review.department_id, list(review.department.heads.all()))
         yield Hit(
-            object_id=review.pk,
-            people={"head": heads, "initiator": [review.request.initiator]},
-            values={
-                "department": str(review.department),
-                "number": review.request.number,
-                "name": review.request.name,
+            review.pk,
+            {
+                "head": people.heads(review.department_id),
+                "initiator": people.one(review.request__initiator_id),
+            },
+            {
+                "department": review.department__name,
+                "number": review.request__number,
+                "name": review.request__name,
                 "due": day_text(review.due_date),
                 "days": (today - review.due_date).days,
             },
-            url=url(review.request_id),
+            url(review.request_id),
         )
 
 
@@ -70,22 +82,28 @@ def scan_retrospective_overdue(rule, now):
         state=RequestState.COMPLETED,
         completed_at__lt=now - dt.timedelta(days=days),
         is_archived=False,
-    ).only("number", "name", "state", "completed_at", "initiator_id")
-    # Only what the text and the link read; the initiators in one query (after three
-    # years there are about a thousand such requests, `make bench`, and a few people).
-    requests = list(guards.without_retrospective(requests))
-    initiators = User.objects.in_bulk({r.initiator_id for r in requests})
+    )
+    # Only what the text and the link read (after three years there are a few hundred
+    # such requests, `make bench`, of a few people).
+    requests = list(
+        guards.without_retrospective(requests)
+        .order_by()
+        .values_list("pk", "number", "name", "completed_at", "initiator_id", named=True)
+    )
+    people = People(
+        users={r.initiator_id for r in requests}, departments=(), on=timezone.localdate(now)
+    )
     url = link("requests_app:detail")
     for request in requests:
         yield Hit(
-            object_id=request.pk,
-            people={"initiator": [initiators[request.initiator_id]]},
-            values={
+            request.pk,
+            {"initiator": people.one(request.initiator_id)},
+            {
                 "number": request.number,
                 "name": request.name,
                 "done": day_text(request.completed_at),
             },
-            url=url(request.pk),
+            url(request.pk),
         )
 
 

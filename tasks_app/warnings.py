@@ -9,18 +9,25 @@ models, and the texts are the engine's: `make bench` scans 100k open tasks.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from collab import calendar
-from collab import selectors as org
-from collab.models import Department, User
-from collab.warnings import DAILY, HOURLY, Hit, RuleSpec, day_text, link, moment_text, register
+from collab.warnings import (
+    DAILY,
+    HOURLY,
+    Hit,
+    People,
+    RuleSpec,
+    day_text,
+    link,
+    moment_text,
+    register,
+)
 from requests_app.choices import Priority, RequestState
 
 from .choices import AskStatus, RaciRole, TaskState
@@ -68,48 +75,34 @@ def _tasks(queryset: QuerySet[Task], *extra: str) -> QuerySet:
     )
 
 
-class _People:
-    """Who plays which role for the tasks a scan found: the people in one query, the
-    departments' heads in another and today's deputies in a third, however many tasks
-    (rather than a User row per task and role: a prefetch costs a model per row).
-    Each person's one-element tuple and each department's heads with their deputies are
-    made once and shared by the hits (`make bench` scans 100k open tasks).
-    """
+def _people_of(rows: list, now):
+    """Return row -> who plays which role for the task (collab.warnings.People)."""
+    people = People(
+        users=[
+            u for row in rows for u in (row.responsible_id, row.accountable_id, row.initiator_id)
+        ],
+        departments={row.responsible_department_id for row in rows},
+        on=timezone.localdate(now),
+    )
+    heads = people.heads
 
-    def __init__(self, tasks: list, now):
-        deputies = org.ActingHeads(on=timezone.localdate(now))
-        head_ids: dict[int, list[int]] = defaultdict(list)
-        for department_id, user_id in Department.heads.through.objects.filter(
-            department_id__in={t.responsible_department_id for t in tasks}
-        ).values_list("department_id", "user_id"):
-            head_ids[department_id].append(user_id)
-        ids = {u for users in head_ids.values() for u in users}
-        for task in tasks:
-            ids |= {task.responsible_id, task.accountable_id, task.initiator_id}
-        users = User.objects.in_bulk(ids - {None})
-        self.one = {pk: (user,) for pk, user in users.items()}
-        self.heads = {
-            department_id: tuple(
-                deputies.of(department_id, [users[u] for u in ids if users[u].is_active])
-            )
-            for department_id, ids in head_ids.items()
-        }
-
-    def of(self, task) -> dict[str, tuple[User, ...]]:
-        one = self.one
+    def of(row) -> dict[str, tuple[int, ...]]:
+        # An id may be None (no A yet): the engine sends to active users only.
         return {
-            "responsible": one.get(task.responsible_id, ()),
-            "accountable": one.get(task.accountable_id, ()),
-            "head": self.heads.get(task.responsible_department_id, ()),
-            "initiator": one.get(task.initiator_id, ()),
+            "responsible": (row.responsible_id,),
+            "accountable": (row.accountable_id,),
+            "head": heads(row.responsible_department_id),
+            "initiator": (row.initiator_id,),
         }
+
+    return of
 
 
 def _hits(tasks: QuerySet, now, values=None, *, period=None):
     """Yield a Hit per task row of a scan: its people, its text's values (the task's
     name, number, due moment and percentage, and what `values(row)` adds) and link."""
     rows = list(tasks)
-    people = _People(rows, now)
+    people = _people_of(rows, now)
     url = link("tasks_app:detail")
     for row in rows:
         text = {
@@ -120,7 +113,7 @@ def _hits(tasks: QuerySet, now, values=None, *, period=None):
         }
         if values is not None:
             text.update(values(row))
-        yield Hit(row.pk, people.of(row), text, url(row.pk), period(row) if period else None)
+        yield Hit(row.pk, people(row), text, url(row.pk), period(row) if period else None)
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -172,11 +165,14 @@ def scan_overdue(rule, now):
     """Tasks past due and not delivered: every day they stay so, the head hears of it."""
     today = timezone.localdate(now)
     local = timezone.get_current_timezone()  # once: a lookup per row costs more than SQL
-    return _hits(
-        overdue_tasks(now),
-        now,
-        lambda row: {"days": (today - row.due_at.astimezone(local).date()).days},
-    )
+    late: dict[dt.datetime, int] = {}  # days late by due moment (they repeat)
+
+    def days(row) -> dict:
+        if row.due_at not in late:
+            late[row.due_at] = (today - row.due_at.astimezone(local).date()).days
+        return {"days": late[row.due_at]}
+
+    return _hits(overdue_tasks(now), now, days)
 
 
 def scan_last_hours(rule, now):
@@ -196,33 +192,51 @@ def scan_last_hours(rule, now):
 
 def scan_asks_overdue(rule, now):
     """協作請求 still open after their expected date: the person or department asked
-    (as "responsible"), that department's heads, and the asker (as "initiator")."""
-    asks = (
+    (as "responsible"; a department's heads and their acting deputies), that
+    department's heads (as "head"), and the asker (as "initiator")."""
+    today = timezone.localdate(now)
+    asks = list(
         CollabAsk.objects.filter(
             status=AskStatus.OPEN,
-            expected_date__lt=timezone.localdate(now),
+            expected_date__lt=today,
             # A cancelled or completed request, or an accepted task, needs no more help.
             task__request__state__in=[RequestState.APPROVED, RequestState.IN_PROGRESS],
         )
         .exclude(task__state=TaskState.DONE)
-        .select_related("task", "asked_by", "to_user", "to_department")
-        .prefetch_related(
-            Prefetch("to_department__heads", queryset=User.objects.filter(is_active=True))
+        .order_by()
+        .values_list(
+            "pk",
+            "task_id",
+            "task__number",
+            "expected_date",
+            "content",
+            "asked_by_id",
+            "to_user_id",
+            "to_department_id",
+            named=True,
         )
+    )
+    people = People(
+        users=[u for ask in asks for u in (ask.asked_by_id, ask.to_user_id)],
+        departments={ask.to_department_id for ask in asks},
+        on=today,
     )
     url = link("tasks_app:detail")
     for ask in asks:
-        heads = list(ask.to_department.heads.all()) if ask.to_department_id else []
-        asked = [ask.to_user] if ask.to_user_id else heads
+        heads = people.heads(ask.to_department_id)
         yield Hit(
-            object_id=ask.pk,
-            people={"responsible": asked, "head": heads, "initiator": [ask.asked_by]},
-            values={
-                "number": ask.task.number,
-                "date": day_text(ask.expected_date),
-                "content": Truncator(ask.content).chars(40),
+            ask.pk,
+            {
+                "responsible": people.one(ask.to_user_id) if ask.to_user_id else heads,
+                "head": heads,
+                "initiator": people.one(ask.asked_by_id),
             },
-            url=url(ask.task_id),
+            {
+                "number": ask.task__number,
+                "date": day_text(ask.expected_date),
+                "content": Truncator(" ".join(ask.content.split())).chars(40),
+            },
+            url(ask.task_id),
         )
 
 

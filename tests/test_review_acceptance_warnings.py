@@ -108,7 +108,7 @@ def test_the_scan_runs_a_constant_number_of_queries(pmo):
         hits = list(services.scan_acceptance_overdue(rule, now))
         assert hits
         return [
-            (h.object_id, sorted(u.pk for users in h.people.values() for u in users)) for h in hits
+            (h.object_id, sorted(u for users in h.people.values() for u in users)) for h in hits
         ]
 
     assert_constant_queries(make_rows, fetch, small=1, large=4)

@@ -51,7 +51,7 @@ from django.utils.translation import gettext_lazy
 from collab import calendar, notifications
 from collab import selectors as org
 from collab.models import Department, User
-from collab.warnings import DAILY, Hit, RuleSpec, day_text, link
+from collab.warnings import DAILY, Hit, People, RuleSpec, day_text, link
 from collab.warnings import register as register_rule
 from requests_app import services as request_services
 from requests_app.choices import RequestState
@@ -421,61 +421,61 @@ def scan_acceptance_overdue(rule, now):
     the initiator ("initiator"), the departments' heads and their deputies ("head").
     """
     today = timezone.localdate(now)
-    rounds = (
+    rounds = list(
         TaskAcceptance.objects.filter(
             outcome=AcceptanceOutcome.OPEN,
             due_date__lt=today,
             task__state=TaskState.SUBMITTED,
             task__request__state=RequestState.IN_PROGRESS,
         )
-        .select_related("task__request")
-        .prefetch_related(
-            Prefetch(
-                "verdicts",
-                queryset=AcceptanceVerdict.objects.filter(decision=Verdict.PENDING)
-                .select_related("reviewer")
-                .prefetch_related(
-                    Prefetch("department__heads", queryset=User.objects.filter(is_active=True))
-                ),
-            ),
-            Prefetch(
-                "task__assignments",
-                queryset=TaskAssignment.objects.filter(role=RaciRole.RESPONSIBLE),
-                to_attr="responsible_rows",
-            ),
+        .order_by()
+        .values_list(
+            "pk", "round", "submitted_at", "due_date", "task_id", "task__number", "task__name",
+            named=True,
         )
+    )  # fmt: skip
+    # Rows, not models, and the people in collab.warnings.People's three queries: the
+    # scan runs nightly over the whole portfolio (`make bench`).
+    seats: dict[int, list] = defaultdict(list)
+    for seat in AcceptanceVerdict.objects.filter(
+        acceptance__in=[r.pk for r in rounds], decision=Verdict.PENDING
+    ).values_list("acceptance_id", "seat", "reviewer_id", "department_id", named=True):
+        seats[seat.acceptance_id].append(seat)
+    responsible: dict[int, set[int]] = defaultdict(set)
+    for task_id, user_id in TaskAssignment.objects.filter(
+        task__in=[r.task_id for r in rounds], role=RaciRole.RESPONSIBLE
+    ).values_list("task_id", "user_id"):
+        responsible[task_id].add(user_id)
+    people = People(
+        users={s.reviewer_id for rows in seats.values() for s in rows},
+        departments={s.department_id for rows in seats.values() for s in rows},
+        on=today,
     )
-    acting = org.ActingHeads(on=today)
     url = link("tasks_app:detail", "#acceptance")
+    roles = {Seat.ACCOUNTABLE: "accountable", Seat.INITIATOR: "initiator"}
     for acceptance in rounds:
-        task = acceptance.task
-        responsible = {a.user_id for a in task.responsible_rows}
-        people: dict[str, list[User]] = {"accountable": [], "initiator": [], "head": []}
-        for verdict in acceptance.verdicts.all():
-            if verdict.seat == Seat.ACCOUNTABLE:
-                people["accountable"].append(verdict.reviewer)
-            elif verdict.seat == Seat.INITIATOR:
-                people["initiator"].append(verdict.reviewer)
+        mine = responsible[acceptance.task_id]
+        found: dict[str, list[int]] = {"accountable": [], "initiator": [], "head": []}
+        for seat in seats[acceptance.pk]:
+            if seat.seat in roles:
+                found[roles[seat.seat]] += people.one(seat.reviewer_id)
             else:
-                heads = [h for h in verdict.department.heads.all() if h.pk not in responsible]
-                people["head"] += acting.of(verdict.department_id, heads)
-        people = {
-            role: [u for u in users if u.pk not in responsible] for role, users in people.items()
-        }
-        if not any(people.values()):
+                found["head"] += people.heads(seat.department_id, but=mine)
+        found = {role: [u for u in users if u not in mine] for role, users in found.items()}
+        if not any(found.values()):
             continue
         yield Hit(
-            object_id=task.pk,
-            people=people,
+            object_id=acceptance.task_id,
+            people=found,
             values={
-                "name": task.name,
-                "number": task.number,
+                "name": acceptance.task__name,
+                "number": acceptance.task__number,
                 "n": acceptance.round,
                 "submitted": day_text(acceptance.submitted_at),
                 "due": day_text(acceptance.due_date),
                 "days": (today - acceptance.due_date).days,
             },
-            url=url(task.pk),
+            url=url(acceptance.task_id),
         )
 
 

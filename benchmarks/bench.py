@@ -16,7 +16,9 @@
    alike at both sizes (_subjects: the large size takes the nearest to the small one's;
    the report says who and what), and a bare page that renders templates/base.html
    (benchmarks/urls.py) is timed in the same process, before and after the pages, as
-   the yardstick.
+   the yardstick. The sizes are measured alternately, --rounds times (default 2), and
+   the samples of the rounds pooled, so that the machine's drift over minutes does not
+   land on one size.
 3. Targets (issue 7): the same query count at both sizes; at most 2x the 1k time at
    100k; the dashboard median at most 300 ms at 100k; the daily warning scan
    (collab.warnings.find: the rules' queries, texts and recipients) at most 2x the
@@ -579,32 +581,6 @@ def measure(
         lambda: collab_warnings.find(now=now, cadences=(collab_warnings.DAILY,)),
     )
     add("warning_sql", "  the same rows in hand-written SQL", "sql", lambda: raw_daily_scan(now))
-    # The same, with every task open (in progress, on a request in progress), inside a
-    # transaction that is rolled back: the scan over 100k open tasks of issue 7.
-    with every_task_open() as opened:
-        found = collab_warnings.find(now=now, cadences=(collab_warnings.DAILY,))
-        notes["open"] = (
-            f"{opened:,} tasks open; find() makes {len(found):,} warnings for "
-            f"{sum(len(f.recipients) for f in found):,} recipients"
-        )
-        open_runs = max(3, runs // 2)
-        add(
-            "warning_open_scan",
-            "warning scan, every task open: find()",
-            "scan",
-            lambda: collab_warnings.find(now=now, cadences=(collab_warnings.DAILY,)),
-            n=open_runs,
-            warm=1,
-        )
-        add(
-            "warning_open_sql",
-            "  the same rows in hand-written SQL",
-            "sql",
-            lambda: raw_daily_scan(now),
-            n=open_runs,
-            warm=1,
-        )
-
     pdfs = []
     if case is not None:
         viewer = _viewer(case, pmo)
@@ -657,12 +633,40 @@ def measure(
 
     bare_after = add("bare_after", "bare page, again", "bare", pages.fetcher(staff, bare_url))
     pages.logout()
+    # The same, with every task open (in progress, on a request in progress), inside a
+    # transaction that is rolled back: the scan over 100k open tasks of issue 7.
+    # Last: opening every task leaves dead rows, which every_task_open vacuums away.
+    with every_task_open() as opened:
+        found = collab_warnings.find(now=now, cadences=(collab_warnings.DAILY,))
+        notes["open"] = (
+            f"{opened:,} tasks open; find() makes {len(found):,} warnings for "
+            f"{sum(len(f.recipients) for f in found):,} recipients"
+        )
+        open_runs = max(3, runs // 2)
+        add(
+            "warning_open_scan",
+            "warning scan, every task open: find()",
+            "scan",
+            lambda: collab_warnings.find(now=now, cadences=(collab_warnings.DAILY,)),
+            n=open_runs,
+            warm=1,
+        )
+        add(
+            "warning_open_sql",
+            "  the same rows in hand-written SQL",
+            "sql",
+            lambda: raw_daily_scan(now),
+            n=open_runs,
+            warm=1,
+        )
+
     bare_samples = bare_before.samples_ms + bare_after.samples_ms
     out = {
         "size": size,
         "notes": notes,
         "traits": _traits(subjects),
         "bare_ms": statistics.median(bare_samples) if bare_samples else None,
+        "bare_samples": bare_samples,
         "results": [asdict(r) for r in results if not r.key.startswith("bare")],
         "bare": asdict(bare_before),
     }
@@ -836,8 +840,8 @@ ANALYZE requests_app_collabrequest;
 def every_task_open():
     """Inside a transaction that is rolled back on exit: every task in progress (not
     delivered, its percentage at most 90, its dates kept) on a request in progress, with
-    the planner's statistics of the change (ANALYZE is rolled back too). Yields the
-    number of open tasks."""
+    the planner's statistics of the change. Yields the number of open tasks; afterwards
+    both tables are rewritten (VACUUM FULL), as the rollback leaves a dead row each."""
     from django.db import connection, transaction
 
     with transaction.atomic():
@@ -849,6 +853,11 @@ def every_task_open():
             yield opened
         finally:
             transaction.set_rollback(True)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The rolled-back UPDATE left a dead version of every row: rewrite both tables,
+        # so that the next measurement (or bench run) reads them as seeded.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (FULL, ANALYZE) tasks_app_task, requests_app_collabrequest")
 
 
 def raw_daily_scan(now) -> int:
@@ -1084,7 +1093,10 @@ def report(small: dict, large: dict) -> list[str]:
     for row in rows:
         say(_line(row, widths))
     say()
-    say("Medians of wall time in one process per size (django.test.Client, DEBUG off);")
+    say(
+        f"Medians of wall time over {small.get('rounds', 1)} rounds of one process per size, "
+        "the sizes alternating (django.test.Client, DEBUG off);"
+    )
     say("×bare: the page's time over the bare page's, both at the large size.")
     say()
     say("Who and what was measured (the large size takes the nearest to the small one's):")
@@ -1192,11 +1204,44 @@ def report_explain(large: dict) -> list[str]:
 # --- main --------------------------------------------------------------------------------
 
 
+def _pooled(measured: list[dict]) -> dict:
+    """One size's rounds as one: each result's samples pooled and their median, the
+    first round's notes and people, the last round's EXPLAIN. A query count that
+    differs between rounds is reported as an error of that result."""
+    first = measured[0]
+    pooled = {**first, "explain": measured[-1].get("explain")}
+    results = []
+    for result in first["results"]:
+        same = [r for m in measured for r in m["results"] if r["key"] == result["key"]]
+        merged = dict(result)
+        errors = [r["error"] for r in same if r.get("error")]
+        if errors:
+            merged["error"] = errors[0]
+        else:
+            merged["samples_ms"] = [x for r in same for x in r["samples_ms"]]
+            merged["median_ms"] = round(statistics.median(merged["samples_ms"]), 2)
+            counts = sorted({r["queries"] for r in same})
+            if len(counts) > 1:
+                merged["error"] = f"query count differs between rounds: {counts}"
+        results.append(merged)
+    pooled["results"] = results
+    bare = [x for m in measured for x in m["bare_samples"]]
+    pooled["bare_ms"] = statistics.median(bare) if bare else None
+    pooled["rounds"] = len(measured)
+    return pooled
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="timed runs per page (median)")
     parser.add_argument("--pdf-runs", type=int, default=5, help="timed runs per PDF")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="measure the sizes this many times, alternately, and pool the samples",
+    )
     parser.add_argument("--reseed", action="store_true", help="rebuild both databases")
     parser.add_argument("--db-prefix", default="collab_bench", help="database name prefix")
     parser.add_argument(
@@ -1235,23 +1280,28 @@ def main() -> int:
     say(f"make bench: {', '.join(described)}")
     for name, (requests, tasks) in sizes.items():
         prepare(name, f"{args.db_prefix}_{name}", requests, tasks, args)
-    data = {}
+    # The sizes are measured alternately, --rounds times, and each result's samples are
+    # pooled: the machine's speed drifts over minutes, and a ratio of two sizes measured
+    # minutes apart would carry that drift.
+    rounds: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            say(
-                f"[{name}] measuring ({args.runs} runs per page, {args.pdf_runs} per PDF, "
-                f"after {args.warmup} warm-up runs)"
-            )
-            out = Path(tmp) / f"{name}.json"
-            extra = ["--json", str(out), "--runs", str(args.runs)]
-            extra += ["--pdf-runs", str(args.pdf_runs), "--warmup", str(args.warmup)]
-            if name != SMALL:
-                # The same kind of person and case as at the small size (_subjects).
-                extra += ["--like", json.dumps(data[SMALL]["traits"])]
-            if name == LARGE:
-                extra.append("--explain")
-            _child(name, f"{args.db_prefix}_{name}", extra)
-            data[name] = json.loads(out.read_text())
+        for round_ in range(1, args.rounds + 1):
+            for name in names:
+                say(
+                    f"[{name}] measuring, round {round_} of {args.rounds} ({args.runs} runs "
+                    f"per page, {args.pdf_runs} per PDF, after {args.warmup} warm-up runs)"
+                )
+                out = Path(tmp) / f"{name}-{round_}.json"
+                extra = ["--json", str(out), "--runs", str(args.runs)]
+                extra += ["--pdf-runs", str(args.pdf_runs), "--warmup", str(args.warmup)]
+                if name != SMALL:
+                    # The same kind of person and case as at the small size (_subjects).
+                    extra += ["--like", json.dumps(rounds[SMALL][0]["traits"])]
+                if name == LARGE and round_ == args.rounds:
+                    extra.append("--explain")
+                _child(name, f"{args.db_prefix}_{name}", extra)
+                rounds[name].append(json.loads(out.read_text()))
+    data = {name: _pooled(measured) for name, measured in rounds.items()}
     gaps = report(data[SMALL], data[LARGE])
     gaps += report_explain(data[LARGE])
     say()

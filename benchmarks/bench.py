@@ -861,12 +861,17 @@ def every_task_open():
 
 
 def raw_daily_scan(now) -> int:
-    """Select, in hand-written SQL, the rows (objects and people) the daily rules select."""
+    """Select, in hand-written SQL, the rows (objects and people) the daily rules select.
+
+    Under the same conditions as collab.warnings.find(), which pauses Python's cyclic
+    garbage collector while it scans: the yardstick gets the same help."""
     from django.db import connection
+
+    from collab.warnings import paused_cycle_collection
 
     params = _scan_params(now)
     rows = 0
-    with connection.cursor() as cursor:
+    with paused_cycle_collection(), connection.cursor() as cursor:
         for sql, heads_apart in _scan_queries().values():
             cursor.execute(sql, params)
             rows += len(cursor.fetchall())

@@ -169,19 +169,7 @@ class Task(CaseRecord, ConcurrentTransitionMixin, models.Model):
             ),
         ]
         indexes = [
-            # Covering: the dashboard counts a period's tasks from the index alone
-            # (index-only scan; `make bench`: 21 -> 12 ms over a quarter at 100k tasks).
-            models.Index(
-                fields=["state", "due_at"],
-                include=[
-                    "id",
-                    "responsible_department",
-                    "submitted_at",
-                    "completed_at",
-                    "risk_level",
-                ],
-                name="task_state_due",
-            ),
+            models.Index(fields=["state", "due_at"]),
             models.Index(fields=["responsible_department", "state"]),
             # The dashboard and the analysis report select tasks by due date in a period:
             # for one department through this index, for all through (state, due_at)

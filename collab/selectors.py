@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -93,10 +94,21 @@ class ActingHeads:
         for delegation in delegations_active(on=on).select_related("deputy"):
             self._by_head.setdefault(delegation.head_id, []).append(delegation)
 
-    def of(self, department_id: int, heads: list[User]) -> list[User]:
-        return heads + [
-            d.deputy
-            for head in heads
-            for d in self._by_head.get(head.pk, [])
+    def _acting(self, department_id: int, head_ids: Iterable[int]) -> list[Delegation]:
+        return [
+            d
+            for head in head_ids
+            for d in self._by_head.get(head, [])
             if d.department_id in (None, department_id)
         ]
+
+    def of(self, department_id: int, heads: list[User]) -> list[User]:
+        return heads + [d.deputy for d in self._acting(department_id, [h.pk for h in heads])]
+
+    def deputy_ids(self, department_id: int, head_ids: Iterable[int]) -> list[int]:
+        """The ids of the deputies acting for those heads of the department."""
+        return [d.deputy_id for d in self._acting(department_id, head_ids)]
+
+    def all_deputy_ids(self) -> set[int]:
+        """Everyone acting as a deputy on the day (all active: delegations_active)."""
+        return {d.deputy_id for ds in self._by_head.values() for d in ds}

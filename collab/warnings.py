@@ -62,8 +62,8 @@ class RuleSpec:
     """A rule: its code and label, cadence, the model its hits are, its scan, and its
     message: `message(n)` returns the translated format of the text, with %(name)s
     placeholders filled from the hit's values (on one line: a scan flattens what it
-    quotes); n is the value named by `count` (for a
-    plural text, ngettext), else None. It is asked once per run and count."""
+    quotes); n is the value named by `count` for a plural text (ngettext), else None.
+    It is asked once per run and count."""
 
     code: str
     label: object  # a lazy translated string
@@ -113,7 +113,7 @@ class _Directory:
         self.seen: set[int] = set()
         self.active: set[int] = set()
         self._head_ids: dict[int, list[int]] | None = None
-        self._deputies: dict[dt.date, object] = {}
+        self._deputies: dict[dt.date, object] = {}  # day -> ActingHeads
 
     def load(self, ids: Iterable[int | None]) -> None:
         missing = set(ids) - self.seen - {None}
@@ -132,20 +132,15 @@ class _Directory:
                 self._head_ids[department_id].append(user_id)
         return self._head_ids
 
-    def deputies(self, on: dt.date) -> dict[int, list[tuple[int | None, int]]]:
-        """head id -> [(department id or None for all they lead, deputy id)] on `on`."""
-        from .selectors import delegations_active
+    def deputies(self, on: dt.date):
+        """The deputies acting on `on` (collab.selectors.ActingHeads), read once."""
+        from .selectors import ActingHeads
 
         if on not in self._deputies:
-            by_head: dict[int, list[tuple[int | None, int]]] = defaultdict(list)
-            for head, department, deputy in delegations_active(on=on).values_list(
-                "head_id", "department_id", "deputy_id"
-            ):
-                by_head[head].append((department, deputy))
-                # delegations_active counts active deputies only
-                self.seen.add(deputy)
-                self.active.add(deputy)
-            self._deputies[on] = by_head
+            self._deputies[on] = acting = ActingHeads(on=on)
+            ids = acting.all_deputy_ids()  # active, as delegations_active reads them
+            self.seen |= ids
+            self.active |= ids
         return self._deputies[on]
 
 
@@ -184,10 +179,10 @@ def _current_directory() -> _Directory:
 
 class People:
     """The people of a scan's hits, as user ids, however many hits: the users, the
-    active heads of the departments, and the deputies acting for them on the day (as
-    collab.selectors.ActingHeads). Within find() the rules share one _Directory; alone,
-    a People reads its own (three queries). Each person's one-element tuple and each
-    department's heads with their deputies are made once and shared by the hits."""
+    active heads of the departments, and the deputies acting for them on the day
+    (collab.selectors.ActingHeads). Within find() the rules share one _Directory; alone,
+    a People reads its own (three queries). Each department's heads with their deputies
+    are settled once and shared by the hits."""
 
     def __init__(self, *, users: Iterable[int | None], departments: Iterable[int | None], on):
         directory = _current_directory()
@@ -195,10 +190,10 @@ class People:
         head_ids = directory.head_ids() if departments else {}
         heads_of = {d: head_ids[d] for d in departments if d in head_ids}
         directory.load([*users, *(u for ids in heads_of.values() for u in ids)])
-        self.active = directory.active
-        self._deputies = directory.deputies(on) if heads_of else {}
+        active = directory.active
+        self._deputies = directory.deputies(on) if heads_of else None
         self._active_heads = {
-            department_id: [u for u in ids if u in self.active]
+            department_id: [u for u in ids if u in active]
             for department_id, ids in heads_of.items()
         }
         self._heads = {
@@ -207,12 +202,7 @@ class People:
         }
 
     def _with_deputies(self, department_id: int, heads: list[int]) -> tuple[int, ...]:
-        deputies = [
-            deputy
-            for head in heads
-            for department, deputy in self._deputies.get(head, ())
-            if department in (None, department_id)
-        ]
+        deputies = self._deputies.deputy_ids(department_id, heads)
         return tuple(dict.fromkeys([*heads, *deputies]))
 
     @staticmethod

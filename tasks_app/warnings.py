@@ -1,9 +1,10 @@
 """The task rules of the warning engine (collab.warnings), registered in ready().
 
 Each scan is one query over tasks selected by state and deadline (indexed on state,
-due_at), with the ids of each task's people, plus three queries for the people
-themselves (_People), whatever the number of tasks. Rows come as named tuples, not
-models, and the texts are the engine's: `make bench` scans 100k open tasks.
+due_at), with the ids of each task's people, plus at most three for who is active,
+who heads which department and who deputises today (collab.warnings.People, shared by
+the rules of a run), whatever the number of tasks. Rows come as named tuples, not
+models, and people as ids: `make bench` scans 100k open tasks.
 """
 
 from __future__ import annotations

@@ -380,12 +380,12 @@ def _subjects(like: dict | None = None) -> dict:
 
     # An ongoing case of CASE_TASKS tasks with the most progress logged (small size), or
     # the one nearest to it in tasks and progress updates (large size).
-    def updates():
+    def per_request(model, path: str):
         return Coalesce(
             Subquery(
-                ProgressUpdate.objects.filter(task__request=OuterRef("pk"))
+                model.objects.filter(**{path: OuterRef("pk")})
                 .order_by()
-                .values("task__request")
+                .values(path)
                 .annotate(n=Count("pk"))
                 .values("n"),
                 output_field=IntegerField(),
@@ -393,18 +393,11 @@ def _subjects(like: dict | None = None) -> dict:
             Value(0),
         )
 
+    def updates():
+        return per_request(ProgressUpdate, "task__request")
+
     def tasks():
-        return Coalesce(
-            Subquery(
-                Task.objects.filter(request=OuterRef("pk"))
-                .order_by()
-                .values("request")
-                .annotate(n=Count("pk"))
-                .values("n"),
-                output_field=IntegerField(),
-            ),
-            Value(0),
-        )
+        return per_request(Task, "request")
 
     ongoing = CollabRequest.objects.filter(
         state=RequestState.IN_PROGRESS, is_archived=False

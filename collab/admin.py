@@ -1,20 +1,26 @@
 import inspect
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, Max
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import CharField, Count, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMObjectTransition, FSMTransitionContext
 
-from . import calendar, services, warnings
+from . import calendar, outbox, services, warnings
 from .models import (
     CalendarDay,
     Delegation,
     Department,
     Notification,
+    OutboxMessage,
     User,
     WarningDigest,
     WarningItem,
@@ -126,9 +132,52 @@ class UserAdmin(DjangoUserAdmin):
         super().save_related(request, form, formsets, change)
         services.user_sync_access(form.instance)
 
+    def _deputy_search(self, request) -> bool:
+        """Return True for the deputy search of the delegation form, by someone who may
+        name deputies."""
+        match = request.resolver_match
+        return (
+            match is not None
+            and match.view_name == "admin:autocomplete"
+            and request.GET.get("app_label") == Delegation._meta.app_label
+            and request.GET.get("model_name") == Delegation._meta.model_name
+            and request.GET.get("field_name") == "deputy"
+            and (
+                request.user.has_perm("collab.add_delegation")
+                or request.user.has_perm("collab.change_delegation")
+            )
+        )
+
+    def has_view_permission(self, request, obj=None):
+        # Heads do not browse people in admin, but naming a deputy searches them: the
+        # search answers names only (Django's autocomplete), of active people.
+        return super().has_view_permission(request, obj) or (
+            obj is None and self._deputy_search(request)
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        if self._deputy_search(request):
+            queryset = queryset.filter(is_active=True)
+        return super().get_search_results(request, queryset, search_term)
+
+
+class _DelegationRefused(Exception):
+    """The delegation service refused the save; the form is shown again with its reasons."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(str(error))
+        self.error = error
+
 
 @admin.register(Delegation)
 class DelegationAdmin(admin.ModelAdmin):
+    """Delegations, written only through the delegation services, as on the deputies page.
+
+    A head sees the delegations they gave or received and manages those they gave, for
+    the departments they lead; a platform admin manages every head's. A refusal of the
+    service shows on the form the person filled in.
+    """
+
     list_display = ["head", "deputy", "department", "start_date", "end_date", "reason"]
     list_filter = ["department"]
     search_fields = ["head__username", "head__full_name", "deputy__username", "deputy__full_name"]
@@ -149,10 +198,95 @@ class DelegationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if self._manages_all(request) else ["head"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "department" and not self._manages_all(request):
+            kwargs["queryset"] = request.user.headed_departments.all()
+        elif db_field.name == "deputy":
+            kwargs["queryset"] = User.objects.filter(is_active=True)
+        elif db_field.name == "head":
+            kwargs["queryset"] = User.objects.filter(
+                pk__in=Department.heads.through.objects.values("user_id")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_delegation_refused", None)
+        if error is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            """The same form, with the service's reasons for refusing the last save."""
+
+            def clean(self):
+                cleaned = super().clean()
+                if hasattr(error, "error_dict"):
+                    for field, texts in error.message_dict.items():
+                        self.add_error(field if field in self.fields else None, texts)
+                else:
+                    self.add_error(None, error.messages)
+                return cleaned
+
+        return RefusedForm
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _DelegationRefused as refused:
+            # The first attempt was rolled back; validate again, now with the reasons.
+            request._delegation_refused = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        if not self._manages_all(request):
-            obj.head = request.user
-        super().save_model(request, obj, form, change)
+        if change and not form.has_changed():
+            return
+        values = {
+            "deputy": obj.deputy,
+            "department": obj.department,
+            "start_date": obj.start_date,
+            "end_date": obj.end_date,
+            "reason": obj.reason,
+        }
+        # A head names deputies for themself; only a platform admin picks the head.
+        head = obj.head if self._manages_all(request) else None
+        try:
+            if change:
+                saved = services.delegation_update(
+                    delegation=obj, head=head, by=request.user, **values
+                )
+            else:
+                saved = services.delegation_create(
+                    head=head or request.user, by=request.user, **values
+                )
+        except ValidationError as exc:
+            raise _DelegationRefused(exc) from exc
+        # The admin logs and redirects with the row the service saved.
+        obj.pk, obj.head, obj.created_at = saved.pk, saved.head, saved.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        try:
+            services.delegation_delete(delegation=obj, by=request.user)
+        except ValidationError as exc:
+            raise _DelegationRefused(exc) from exc
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except _DelegationRefused as refused:
+            for text in refused.error.messages:
+                self.message_user(request, text, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:collab_delegation_changelist"))
+
+    def delete_queryset(self, request, queryset):
+        # Django has already refused the action if any row is not the person's to delete.
+        try:
+            with transaction.atomic():
+                for delegation in list(queryset):
+                    services.delegation_delete(delegation=delegation, by=request.user)
+        except ValidationError as exc:
+            for text in exc.messages:
+                self.message_user(request, text, messages.ERROR)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
@@ -454,6 +588,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _admin_link(obj):
+    """Return a link to `obj`'s admin page, as Django shows a read-only foreign key."""
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
 @admin.register(WarningItem)
 class WarningItemAdmin(ReadOnlyAdmin):
     """Every warning sent: to whom, about what, in which period, and whether it was mailed."""
@@ -471,8 +614,8 @@ class WarningItemAdmin(ReadOnlyAdmin):
         "url",
         "period",
         "run",
-        "digest",
-        "notification",
+        "digest_link",
+        "notification_link",
     ]
     readonly_fields = fields
 
@@ -485,6 +628,17 @@ class WarningItemAdmin(ReadOnlyAdmin):
     def subject(self, obj):
         return f"{obj.content_type.name} #{obj.object_id}"
 
+    # The digest and notification fields have no verbose_name on the model (their label
+    # would be English); these show them under translated labels, linked like Django's.
+
+    @admin.display(description=_("warning digest"))
+    def digest_link(self, obj):
+        return _admin_link(obj.digest)
+
+    @admin.display(description=_("notification"))
+    def notification_link(self, obj):
+        return _admin_link(obj.notification)
+
     @admin.display(description=_("digest sent"), boolean=True)
     def digest_sent(self, obj):
         return obj.digest is not None and obj.digest.sent_at is not None
@@ -492,7 +646,8 @@ class WarningItemAdmin(ReadOnlyAdmin):
 
 @admin.register(WarningDigest)
 class WarningDigestAdmin(ReadOnlyAdmin):
-    """The digest e-mails: one per person and run, with its delivery attempts."""
+    """The digest e-mails: one per person and run, with its delivery attempts (its row in
+    Outgoing messages)."""
 
     list_display = ["recipient", "created_at", "sent_at", "attempts", "item_count"]
     list_filter = [("sent_at", admin.EmptyFieldListFilter)]
@@ -502,7 +657,21 @@ class WarningDigestAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(item_count=Count("items"))
+        delivery = OutboxMessage.objects.filter(
+            key=Concat(Value(f"{warnings.DIGEST_KIND}:"), Cast(OuterRef("pk"), CharField()))
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                item_count=Count("items"),
+                attempt_count=Subquery(delivery.values("attempts")[:1]),
+            )
+        )
+
+    @admin.display(description=_("attempts"), ordering="attempt_count")
+    def attempts(self, obj):
+        return obj.attempt_count or 0
 
     @admin.display(description=_("warnings"), ordering="item_count")
     def item_count(self, obj):
@@ -514,3 +683,99 @@ class WarningDigestAdmin(ReadOnlyAdmin):
         return format_html(
             "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((text,) for text in texts))
         )
+
+
+OUTBOX_KIND_LABELS = {
+    "notification": _("notification e-mail"),
+    "warning_digest": _("warning digest"),
+    "analysis_report": _("analysis report"),
+}
+
+
+class OutboxKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, OUTBOX_KIND_LABELS.get(kind, kind)) for kind in sorted(outbox.channels())]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Every message the portal sends, and where it stands: after an outage the platform
+    administrator sees what is waiting and what failed, and sends it again at once."""
+
+    list_display = [
+        "created_at",
+        "kind_label",
+        "recipient",
+        "summary",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "error_short",
+    ]
+    list_filter = ["state", OutboxKindFilter, ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["key", "summary", "recipient__username", "recipient__full_name"]
+    list_select_related = ["recipient"]
+    fields = [
+        "kind_label",
+        "key",
+        "recipient",
+        "summary",
+        "state",
+        "created_at",
+        "attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "claimed_until",
+        "sent_at",
+        "message_id_label",
+        "last_error",
+        "params",
+    ]
+    readonly_fields = fields
+    actions = ["retry_now"]
+    show_full_result_count = False
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_platform_admin
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_retry_permission(self, request):
+        return self.has_module_permission(request)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj):
+        return OUTBOX_KIND_LABELS.get(obj.kind, obj.kind)
+
+    @admin.display(description=_("last error"))
+    def error_short(self, obj):
+        return obj.last_error[:80]
+
+    @admin.display(description=_("Message-ID"))
+    def message_id_label(self, obj):
+        # A model property: without a display description its label would be English.
+        return obj.message_id
+
+    @admin.action(description=_("Retry now"), permissions=["retry"])
+    def retry_now(self, request, queryset):
+        count = outbox.retry_now(queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d message queued to be sent again.",
+                "%(count)d messages queued to be sent again.",
+                count,
+            )
+            % {"count": count},
+        )
+
+
+# The third-party admins (beat schedule, login records) in zh-Hant.
+from . import admin_third_party  # noqa: E402, F401

@@ -8,7 +8,7 @@ class CollabConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self):
-        from . import services
+        from . import notifications, services, warnings  # noqa: F401  (outbox channels)
 
         # Role groups and their model permissions are created after every migrate,
         # the way django.contrib.auth creates permissions.

@@ -1,4 +1,4 @@
-"""Probes for /healthz: the database and the Celery broker."""
+"""Probes for /healthz: the database, the Celery broker and the outbox."""
 
 from __future__ import annotations
 
@@ -31,3 +31,24 @@ def broker_status() -> str:
     except Exception as exc:
         return f"down: {exc.__class__.__name__}"
     return "ok"
+
+
+def outbox_status() -> dict:
+    """How the outbox stands: messages waiting and failed, and how long the oldest one
+    has waited. "late" once that passes OUTBOX_HEALTH_MAX_AGE, or when any failed:
+    something for monitoring to alert on, not a reason to take the web out of service.
+    """
+    from . import outbox
+
+    try:
+        backlog = outbox.backlog()
+    except Exception as exc:
+        return {"state": f"down: {exc.__class__.__name__}"}
+    age = backlog.age_seconds()
+    late = age > settings.OUTBOX_HEALTH_MAX_AGE or backlog.failed > 0
+    return {
+        "state": "late" if late else "ok",
+        "waiting": backlog.waiting,
+        "failed": backlog.failed,
+        "oldest_waiting_seconds": age,
+    }

@@ -1,9 +1,13 @@
 """The organisation every app shares: departments, people and delegations."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Role
@@ -280,7 +284,7 @@ class WarningRule(models.Model):
 
 
 class WarningDigest(models.Model):
-    """One person's digest e-mail of one run; sent once, retried until it goes."""
+    """One person's digest e-mail of one run; collab.outbox sends it once."""
 
     recipient = models.ForeignKey(
         User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
@@ -288,7 +292,6 @@ class WarningDigest(models.Model):
     run = models.UUIDField(_("run"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         verbose_name = _("warning digest")
@@ -311,9 +314,12 @@ class WarningItem(models.Model):
 
     rule = models.CharField(_("rule"), max_length=40)
     content_type = models.ForeignKey(
-        "contenttypes.ContentType", on_delete=models.CASCADE, related_name="+"
+        "contenttypes.ContentType",
+        verbose_name=_("content type"),
+        on_delete=models.CASCADE,
+        related_name="+",
     )
-    object_id = models.PositiveBigIntegerField()
+    object_id = models.PositiveBigIntegerField(_("object id"))
     period = models.CharField(_("period"), max_length=20)
     recipient = models.ForeignKey(
         User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="warnings"
@@ -322,10 +328,20 @@ class WarningItem(models.Model):
     url = models.CharField(_("link"), max_length=300, blank=True)
     run = models.UUIDField(_("run"), db_index=True)
     digest = models.ForeignKey(
-        WarningDigest, on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+        WarningDigest,
+        verbose_name=_("warning digest"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
     )
     notification = models.ForeignKey(
-        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Notification,
+        verbose_name=_("notification"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -342,3 +358,68 @@ class WarningItem(models.Model):
 
     def __str__(self):
         return self.text[:60]
+
+
+class OutboxMessage(models.Model):
+    """One message that leaves the portal: written in the transaction of the change it
+    announces, then delivered by collab.outbox (once, retried for days).
+
+    `kind` names the channel that builds and sends it (registered with
+    collab.outbox.register: notification e-mails, warning digests, the monthly report;
+    later webhooks and chat robots); `key` is unique per thing sent, so enqueuing the same
+    message twice makes one row; `params` is what the channel needs to build it.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        SENT = "sent", _("sent")
+        SKIPPED = "skipped", _("nothing to send")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=40)
+    key = models.CharField(_("key"), max_length=120, unique=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    recipient = models.ForeignKey(
+        User,
+        verbose_name=_("recipient"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    summary = models.CharField(_("summary"), max_length=200, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The sweeper's scan: only the waiting rows, by when they are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="outbox_pending_due",
+            ),
+            models.Index(fields=["state", "created_at"], name="outbox_state_created"),
+        ]
+
+    def __str__(self):
+        return self.summary or self.key
+
+    @property
+    def message_id(self) -> str:
+        """The RFC 5322 Message-ID of this row's e-mail: the same on every attempt, so a
+        relay that took a message but lost its "250" can drop the repeat."""
+        domain = urlsplit(settings.SITE_URL).hostname or "collab.invalid"
+        stamp = int(self.created_at.timestamp())
+        return f"<collab.{self.kind}.{self.pk}.{stamp}@{domain}>"

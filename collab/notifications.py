@@ -1,8 +1,9 @@
 """In-app notifications and their e-mails.
 
-A service calls `notify()` inside its transaction: the Notification rows are written
-with the change they announce (nothing is lost if the mail server is down), and the
-e-mail is handed to Celery only once the transaction commits.
+A service calls `notify()` inside its transaction: the Notification rows and their
+e-mails' outbox rows are written with the change they announce, and collab.outbox
+delivers each e-mail once after the commit (retried for days if the broker or the mail
+server is down).
 
 Texts come from templates `notifications/<event>_subject.txt` and
 `notifications/<event>_body.txt`, rendered in the portal's language (zh-Hant) whatever
@@ -15,13 +16,13 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .models import Notification, User
+from . import outbox
+from .models import Notification, OutboxMessage, User
 
 
 def _render(event: str, context: dict) -> tuple[str, str]:
@@ -39,9 +40,10 @@ def notify(
     url: str = "",
     actor: User | None = None,
 ) -> list[Notification]:
-    """Write one notification per distinct active recipient and e-mail them on commit.
+    """Write one notification per distinct active recipient, and its e-mail to the outbox.
 
-    The person who caused the event (`actor`) is not told about their own act.
+    The person who caused the event (`actor`) is not told about their own act. The
+    e-mail leaves through collab.outbox once the caller's transaction commits.
     """
     unique = {
         user.pk: user
@@ -55,40 +57,48 @@ def notify(
         Notification(recipient=user, title=subject[:200], body=body, url=url)
         for user in unique.values()
     )
-    ids = [row.pk for row in rows]
-
-    def send():
-        from .tasks import send_notification_emails_task
-
-        send_notification_emails_task.delay(ids)
-
-    transaction.on_commit(send)
+    outbox.enqueue(
+        outbox.Draft(
+            kind=EMAIL_KIND,
+            key=f"{EMAIL_KIND}:{row.pk}",
+            params={"notification": row.pk},
+            recipient=row.recipient,
+            summary=row.title,
+        )
+        for row in rows
+    )
     return rows
 
 
-def send_emails(notification_ids: list[int]) -> int:
-    """E-mail the given notifications that were not e-mailed yet; return how many went.
+# --- the e-mail channel ------------------------------------------------------------------
 
-    Each row is claimed under a row lock (SKIP LOCKED) and marked in the same short
-    transaction as its message is sent, so a second run, a retry after a failure or two
-    workers running at once never mail anyone twice.
-    """
-    sent = 0
-    for pk in sorted(set(notification_ids)):
-        with transaction.atomic():
-            note = (
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient")
-                .filter(pk=pk, emailed_at__isnull=True)
-                .first()
-            )
-            # Deactivated since the event, or no address: the in-app row is enough.
-            if note is None or not note.recipient.is_active or not note.recipient.email:
-                continue
-            _email(note).send()
-            Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
-        sent += 1
-    return sent
+EMAIL_KIND = "notification"
+
+
+def email_build(message: OutboxMessage) -> EmailMultiAlternatives | None:
+    """The outbox channel: the notification's e-mail, or None when the person was
+    deactivated since the event or has no address (the in-app row is enough)."""
+    note = (
+        Notification.objects.select_related("recipient")
+        .filter(pk=message.params["notification"])
+        .first()
+    )
+    if note is None or not note.recipient.is_active or not note.recipient.email:
+        return None
+    email = _email(note)
+    email.extra_headers["Message-ID"] = message.message_id
+    return email
+
+
+def email_delivered(message: OutboxMessage) -> None:
+    if message.state != OutboxMessage.State.SENT:
+        return  # skipped: nobody to e-mail; the in-app row stays "not e-mailed"
+    Notification.objects.filter(pk=message.params["notification"], emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+
+
+outbox.register(EMAIL_KIND, build=email_build, delivered=email_delivered)
 
 
 def _email(note: Notification) -> EmailMultiAlternatives:

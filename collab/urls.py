@@ -7,6 +7,8 @@ from django.views.i18n import JavaScriptCatalog, set_language
 
 from . import views
 
+handler500 = "collab.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -25,6 +27,8 @@ urlpatterns = [
     # The language switch works on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
+    path("delegations/", views.delegation_list, name="delegations"),
+    path("delegations/<int:pk>/end/", views.delegation_end, name="delegation-end"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
     path(

@@ -11,9 +11,8 @@ A run:
 2. writes one WarningItem per (rule, object, period, recipient) with INSERT ... ON
    CONFLICT DO NOTHING and keeps only the rows this run inserted, so a second run, or
    a second beat process at the same moment, sends nothing twice;
-3. makes one in-app notification per item and one WarningDigest per person, and
-   after commit hands each digest to Celery, which e-mails it (retried with backoff;
-   a digest already sent is never sent again).
+3. makes one in-app notification per item and one WarningDigest per person, whose
+   e-mail goes through collab.outbox (sent once after commit, retried for days).
 """
 
 from __future__ import annotations
@@ -32,12 +31,20 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 
-from .models import Department, Notification, User, WarningDigest, WarningItem, WarningRule
+from . import outbox
+from .models import (
+    Department,
+    Notification,
+    OutboxMessage,
+    User,
+    WarningDigest,
+    WarningItem,
+    WarningRule,
+)
 
 DAILY = "daily"
 HOURLY = "hourly"
@@ -425,62 +432,59 @@ def run(
         WarningItem.objects.bulk_update(mine, ["digest", "notification"], batch_size=1000)
         # The digest replaces the per-item e-mails: notifications stay in-app only.
         Notification.objects.filter(pk__in=[n.pk for n in notes]).update(emailed_at=timezone.now())
-        ids = [d.pk for d in digests]
-
-        def send():
-            from .tasks import send_warning_digest_task
-
-            for pk in ids:
-                send_warning_digest_task.delay(pk)
-
-        transaction.on_commit(send)
+        outbox.enqueue(
+            outbox.Draft(
+                kind=DIGEST_KIND,
+                key=f"{DIGEST_KIND}:{d.pk}",
+                params={"digest": d.pk},
+                recipient=d.recipient,
+            )
+            for d in digests
+        )
     return RunResult(run=run_id, items=mine, digests=digests)
 
 
-def digest_send(digest_id: int) -> bool:
-    """E-mail one digest unless it went already; return True if it was sent now.
+DIGEST_KIND = "warning_digest"
 
-    The attempt is counted first, in its own statement, so the count survives an SMTP
-    error. The row is then locked while the mail is handed to SMTP, so two workers never
-    both send it; an SMTP error rolls back and leaves it unsent for the retry.
-    """
+
+def digest_build(message: OutboxMessage):
+    """The outbox channel: one person's digest e-mail, or None when the person was
+    deactivated or has no address."""
     from django.core.mail import EmailMultiAlternatives
 
-    counted = WarningDigest.objects.filter(pk=digest_id, sent_at__isnull=True).update(
-        attempts=F("attempts") + 1
+    digest = (
+        WarningDigest.objects.select_related("recipient")
+        .filter(pk=message.params["digest"])
+        .first()
     )
-    if not counted:
-        return False  # sent already (or gone with its recipient)
-    with transaction.atomic():
-        digest = (
-            WarningDigest.objects.select_for_update().select_related("recipient").get(pk=digest_id)
-        )
-        if digest.sent_at is not None:
-            return False
-        user = digest.recipient
-        if not user.is_active or not user.email:
-            digest.sent_at = timezone.now()
-            digest.save(update_fields=["sent_at"])
-            return False
-        items = list(digest.items.order_by("rule", "pk"))
-        context = {
-            "recipient": user,
-            "items": items,
-            "site_url": settings.SITE_URL.rstrip("/"),
-            "portal_name": settings.PORTAL_NAME,
-        }
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = " ".join(
-                render_to_string("emails/warning_digest_subject.txt", context).split()
-            )
-            text = render_to_string("emails/warning_digest.txt", context)
-            html = render_to_string("emails/warning_digest.html", context)
-        message = EmailMultiAlternatives(
-            subject=settings.EMAIL_SUBJECT_PREFIX + subject, body=text, to=[user.email]
-        )
-        message.attach_alternative(html, "text/html")
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-        message.send()
-        digest.sent_at = timezone.now()
-        digest.save(update_fields=["sent_at"])
-        return True
+    if digest is None or not digest.recipient.is_active or not digest.recipient.email:
+        return None
+    user = digest.recipient
+    items = list(digest.items.order_by("rule", "pk"))
+    context = {
+        "recipient": user,
+        "items": items,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "portal_name": settings.PORTAL_NAME,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string("emails/warning_digest_subject.txt", context).split())
+        text = render_to_string("emails/warning_digest.txt", context)
+        html = render_to_string("emails/warning_digest.html", context)
+    email = EmailMultiAlternatives(
+        subject=settings.EMAIL_SUBJECT_PREFIX + subject, body=text, to=[user.email]
+    )
+    email.attach_alternative(html, "text/html")
+    email.extra_headers["Auto-Submitted"] = "auto-generated"
+    email.extra_headers["Message-ID"] = message.message_id
+    return email
+
+
+def digest_delivered(message: OutboxMessage) -> None:
+    # Sent, or nobody to send to (deactivated since the scan): either way it is done.
+    WarningDigest.objects.filter(pk=message.params["digest"], sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+
+
+outbox.register(DIGEST_KIND, build=digest_build, delivered=digest_delivered)

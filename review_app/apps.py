@@ -10,7 +10,7 @@ class ReviewAppConfig(AppConfig):
         from collab import demo as collab_demo
 
         from . import demo
-        from .services import acceptance, archive, closing, feedback
+        from .services import acceptance, analysis, archive, closing, feedback  # noqa: F401
 
         for area in (acceptance, closing, feedback, archive):
             area.register()

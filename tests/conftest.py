@@ -54,6 +54,17 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
+def _portal_language():
+    """Start and end each test in the portal's language: a request made with the English
+    cookie leaves English active in the thread, which would change the next test."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Keep uploaded files of each test in its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -10,10 +10,19 @@ The messages are parsed with the modern e-mail API (email.policy.default), so he
 come back decoded (Subject in Chinese, To as an address) and get_body() finds the text
 and HTML parts. `refuse(address, times)` makes the server answer 451 (try again later)
 to the next `times` deliveries to that address, as a mail server under load does.
+
+Faults of a relay (tests/test_outbox_faults.py):
+- `lose_reply(times)`: take the next `times` messages, then drop the connection before
+  answering "250", as a relay whose reply is lost on the way;
+- `stall(times)`: take the next `times` messages and hold the reply until `release()`
+  (a client killed meanwhile never hears it).
+Both keep the message, as a relay does once it has the data. `by_message_id()` is what
+a relay that drops repeats of a Message-ID (or a mail client that shows one copy) keeps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -64,6 +73,13 @@ class _Handler:
                 message=message,
             )
         )
+        if self.sink._take("lose_reply"):
+            server.transport.abort()  # the data is kept; the "250" never leaves
+            return "250 Message accepted for delivery"
+        if self.sink._take("stall"):
+            self.sink._stalled += 1
+            while not self.sink._released:
+                await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
 
 
@@ -77,6 +93,9 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._refusals: dict[str, int] = {}
+        self._faults: dict[str, int] = {}
+        self._stalled = 0
+        self._released = False
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -111,6 +130,32 @@ class SmtpSink:
         with self._lock:
             self._refusals[address.lower()] = times
 
+    def lose_reply(self, times: int = 1) -> None:
+        """Keep the next `times` messages but drop the connection before the "250"."""
+        with self._lock:
+            self._faults["lose_reply"] = times
+
+    def stall(self, times: int = 1) -> None:
+        """Keep the next `times` messages and hold their "250" until release()."""
+        with self._lock:
+            self._faults["stall"] = times
+            self._released = False
+
+    def release(self) -> None:
+        self._released = True
+
+    @property
+    def stalled(self) -> int:
+        """How many messages have been held so far."""
+        return self._stalled
+
+    def _take(self, fault: str) -> bool:
+        with self._lock:
+            left = self._faults.get(fault, 0)
+            if left:
+                self._faults[fault] = left - 1
+            return bool(left)
+
     def _take_refusal(self, address: str) -> bool:
         with self._lock:
             left = self._refusals.get(address.lower(), 0)
@@ -137,6 +182,13 @@ class SmtpSink:
         """The messages delivered to `address` (by envelope recipient)."""
         address = address.lower()
         return [r.message for r in self.received if address in (a.lower() for a in r.rcpt_tos)]
+
+    def by_message_id(self) -> dict[str, list[Received]]:
+        """Every transmission, grouped by the message's Message-ID."""
+        grouped: dict[str, list[Received]] = {}
+        for received in self.received:
+            grouped.setdefault(str(received.message["Message-ID"]), []).append(received)
+        return grouped
 
     def clear(self) -> None:
         with self._lock:

@@ -20,9 +20,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from collab import notifications
+from collab import notifications, outbox
 from collab.context_processors import portal
-from collab.models import Notification
+from collab.models import Notification, OutboxMessage
 from collab.tasks import send_notification_emails_task
 from requests_app import services
 from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_request
@@ -277,7 +277,8 @@ def test_nothing_is_sent_or_kept_when_the_transaction_rolls_back(
 
 @pytest.mark.django_db
 def test_running_the_email_task_twice_sends_nothing_twice(org, django_capture_on_commit_callbacks):
-    """The task skips rows already e-mailed, so a retry or a rerun sends nothing more."""
+    """The outbox skips rows already sent, so a retry, a redelivered task, the task name
+    of the old release or a sweep sends nothing more."""
     req = make_request(initiator=org.initiator, departments=[org.mkt, org.tech])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.request_submit(request=req, by=org.initiator)
@@ -287,9 +288,12 @@ def test_running_the_email_task_twice_sends_nothing_twice(org, django_capture_on
     stamped = dict(Notification.objects.values_list("pk", "emailed_at"))
     assert all(stamped.values())
     send()
-    assert send_notification_emails_task.delay(list(stamped)).get() == 0
-    assert notifications.send_emails(list(stamped)) == 0
+    assert send_notification_emails_task.delay(list(stamped)).get() == {"busy": 3}
+    rows = list(OutboxMessage.objects.values_list("pk", flat=True))
+    assert outbox.deliver_many(rows) == {"busy": 3}
+    assert outbox.sweep(now=timezone.now() + dt.timedelta(days=1)) == 0
     assert len(mail.outbox) == 3
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"sent"}
     assert dict(Notification.objects.values_list("pk", "emailed_at")) == stamped
 
 
@@ -318,6 +322,7 @@ def test_user_deactivated_before_the_mail_goes_gets_no_mail(
     callbacks[0]()
     assert set(_mail_to()) == _emails(org.tech_head)
     assert Notification.objects.get(recipient=org.tech_deputy).emailed_at is None
+    assert OutboxMessage.objects.get(recipient=org.tech_deputy).state == "skipped"
 
 
 @pytest.mark.django_db

@@ -407,13 +407,13 @@ def test_warnings_and_digests_are_read_only(client_for, superuser, model):
     response = client.get(change)
     assert response.status_code == 200
     assert response.context["has_change_permission"] is False
-    assert client.post(change, {"text": "改寫", "attempts": "9"}).status_code == 403
+    assert client.post(change, {"text": "改寫", "sent_at": "2026-01-01"}).status_code == 403
     assert client.get(reverse(f"admin:collab_{model}_add")).status_code == 403
     delete = reverse(f"admin:collab_{model}_delete", args=[obj.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     item.refresh_from_db()
     item.digest.refresh_from_db()
-    assert item.text.startswith("任務") and item.digest.attempts == 0
+    assert item.text.startswith("任務") and item.digest.sent_at is None
 
 
 def test_warning_list_query_count_does_not_grow(client_for, platform_admin):

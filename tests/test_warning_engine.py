@@ -23,12 +23,20 @@ from django.conf import settings as django_settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext
 
+from collab import outbox
 from collab import warnings as engine
-from collab.models import Delegation, Notification, User, WarningDigest, WarningItem
+from collab.models import (
+    Delegation,
+    Notification,
+    OutboxMessage,
+    User,
+    WarningDigest,
+    WarningItem,
+)
 from collab.tasks import send_warning_digest_task
 from requests_app import services as request_services
 from requests_app.choices import RequestState
@@ -100,7 +108,9 @@ def test_one_digest_per_person_per_run_however_many_items(
             "task_overdue",
             "task_stale",
         ]
-        assert digest.sent_at is not None and digest.attempts == 1
+        assert digest.sent_at is not None
+        delivery = OutboxMessage.objects.get(key=f"warning_digest:{digest.pk}")
+        assert delivery.state == "sent" and delivery.attempts == 1
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         User.objects.filter(pk__in=people).values_list("email", flat=True)
     )
@@ -168,8 +178,9 @@ def test_digest_send_twice_sends_once(time_machine, world, django_capture_on_com
     result = run_and_send(django_capture_on_commit_callbacks, now=FRIDAY)
     assert len(mail.outbox) == 3
     digest = result.digests[0]
-    assert engine.digest_send(digest.pk) is False
-    assert send_warning_digest_task.delay(digest.pk).get() is False
+    (row,) = outbox.ids_for_keys([f"warning_digest:{digest.pk}"])
+    assert outbox.deliver(row) == outbox.Outcome.BUSY
+    assert send_warning_digest_task.delay(digest.pk).get() == {"busy": 1}
     assert len(mail.outbox) == 3
 
 
@@ -177,7 +188,8 @@ def test_digest_send_twice_sends_once(time_machine, world, django_capture_on_com
 def test_a_failed_send_is_retried_and_arrives_once(
     time_machine, world, django_capture_on_commit_callbacks, monkeypatch
 ):
-    """SMTP refuses the first try: the digest stays unsent; the retry sends it once."""
+    """SMTP drops the first try: the digest stays unsent and its row waits for its next
+    attempt; the retry sends it once, with the same Message-ID as the first try."""
     late_tasks(world, time_machine)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = engine.run(now=FRIDAY)
@@ -186,19 +198,26 @@ def test_a_failed_send_is_retried_and_arrives_once(
     from django.core.mail import EmailMultiAlternatives
 
     real_send = EmailMultiAlternatives.send
+    tried: list[str] = []
 
     def down(self, *args, **kwargs):
+        tried.append(self.extra_headers["Message-ID"])
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
+    (row,) = outbox.ids_for_keys([f"warning_digest:{digest.pk}"])
     monkeypatch.setattr(EmailMultiAlternatives, "send", down)
-    with pytest.raises(OSError):
-        engine.digest_send(digest.pk)
+    assert outbox.deliver(row) == outbox.Outcome.DOWN
     digest.refresh_from_db()
     assert digest.sent_at is None and mail.outbox == []
+    waiting = OutboxMessage.objects.get(pk=row)
+    assert waiting.state == "pending" and waiting.attempts == 1
+    assert "SMTPServerDisconnected" in waiting.last_error
+    assert waiting.next_attempt_at > timezone.now()
     monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
-    assert engine.digest_send(digest.pk) is True
-    assert engine.digest_send(digest.pk) is False
+    assert outbox.deliver(row) == outbox.Outcome.SENT
+    assert outbox.deliver(row) == outbox.Outcome.BUSY
     assert [m.to for m in mail.outbox] == [[world.head.email]]
+    assert mail.outbox[0].extra_headers["Message-ID"] == tried[0]
     digest.refresh_from_db()
     assert digest.sent_at is not None
 

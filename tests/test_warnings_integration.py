@@ -39,8 +39,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 import time_machine
-from celery import current_task, signals
-from celery.app import autoretry
+from celery import signals
 from celery.contrib.testing.worker import start_worker
 from celery.utils.imports import symbol_by_name
 from django.core import mail
@@ -49,11 +48,12 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from collab import outbox
 from collab.celery import app
 from collab.choices import Role
-from collab.models import Notification, User, WarningDigest, WarningItem
+from collab.models import Notification, OutboxMessage, User, WarningDigest, WarningItem
 from collab.services import role_groups_ensure, user_sync_access
-from collab.tasks import send_warning_digest_task, warnings_scan_task
+from collab.tasks import outbox_sweep_task, warnings_scan_task
 from tasks_app import services as task_services
 from tasks_app.models import Task
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
@@ -64,9 +64,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 TIMEOUT = 30.0
-# The digest task backs off 1, 2, 4 … seconds (retry_backoff=True); the SMTP-down tests
-# run that schedule 20 times faster (see `fast_backoff`).
-BACKOFF_SCALE = 0.05
 _MISSING = object()
 
 
@@ -177,8 +174,6 @@ class Live:
     sink: SmtpSink
     broker: redis.Redis
     scans: list[tuple[str, object, str]] = field(default_factory=list)  # cadence, retval, state
-    runs: Counter = field(default_factory=Counter)  # digest id → executions
-    retries: list[tuple[int, BaseException]] = field(default_factory=list)  # digest id, error
     threads: set[str] = field(default_factory=set)
 
     def broker_idle(self) -> bool:
@@ -213,6 +208,18 @@ class Live:
     def mails_to(self, user: User) -> list:
         return self.sink.to(user.email)
 
+    def sweep(self) -> None:
+        """Queue the beat's outbox sweep on Redis and wait until the worker is idle again
+        and no delivery holds a lease."""
+        outbox_sweep_task.delay()
+        wait_for(
+            lambda: (
+                self.broker_idle()
+                and not OutboxMessage.objects.filter(claimed_until__isnull=False).exists()
+            ),
+            "the sweep and the deliveries it queued to finish",
+        )
+
 
 @pytest.fixture
 def live(world, settings):
@@ -238,19 +245,7 @@ def live(world, settings):
         if task.name == warnings_scan_task.name:
             pipeline.scans.append((args[0] if args else "daily", retval, state))
 
-    def on_prerun(sender=None, task=None, args=None, **kwargs):
-        if task.name == send_warning_digest_task.name:
-            pipeline.runs[args[0]] += 1
-
-    def on_retry(sender=None, request=None, reason=None, **kwargs):
-        if sender.name == send_warning_digest_task.name:
-            pipeline.retries.append((request.args[0], getattr(reason, "exc", reason)))
-
-    handlers = [
-        (signals.task_postrun, on_postrun),
-        (signals.task_prerun, on_prerun),
-        (signals.task_retry, on_retry),
-    ]
+    handlers = [(signals.task_postrun, on_postrun)]
     try:
         try:
             with app.connection_for_write() as conn:
@@ -273,36 +268,6 @@ def live(world, settings):
                 app.conf.changes.pop(key, None)
             else:
                 app.conf[key] = value
-
-
-@dataclass(frozen=True)
-class Backoff:
-    digest: int
-    factor: int
-    retries: int
-    maximum: int
-    seconds: int
-
-
-@pytest.fixture
-def fast_backoff(monkeypatch):
-    """Run the task's own backoff schedule faster, and record what it asked for.
-
-    Celery's autoretry computes each countdown with get_exponential_backoff_interval
-    from the decorator's settings (factor, maximum), looked up in its module at call
-    time. The stand-in computes the same exponential interval (without the random
-    jitter, so it can be checked) and returns it scaled by BACKOFF_SCALE.
-    """
-    calls: list[Backoff] = []
-    real = autoretry.get_exponential_backoff_interval
-
-    def scaled(factor, retries, maximum, full_jitter=False):
-        seconds = real(factor=factor, retries=retries, maximum=maximum, full_jitter=False)
-        calls.append(Backoff(current_task.request.args[0], factor, retries, maximum, seconds))
-        return seconds * BACKOFF_SCALE
-
-    monkeypatch.setattr(autoretry, "get_exponential_backoff_interval", scaled)
-    return calls
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -367,7 +332,9 @@ def test_nightly_job_mails_one_digest_per_person_and_a_second_run_sends_nothing(
     assert_nightly_mails(live, world, settings, period="2026-07-06")
     digests = list(WarningDigest.objects.all())
     assert len(digests) == 5
-    assert all(d.sent_at is not None and d.attempts == 1 for d in digests)
+    assert all(d.sent_at is not None for d in digests)
+    deliveries = OutboxMessage.objects.filter(kind="warning_digest")
+    assert sorted(deliveries.values_list("state", "attempts")) == [("sent", 1)] * 5
     # The text reads as the issue's example: task name, due date, percent.
     [bob_mail] = live.mails_to(world.bob)
     text = bob_mail.get_body(preferencelist=("plain",)).get_content()
@@ -391,62 +358,80 @@ def test_nightly_job_mails_one_digest_per_person_and_a_second_run_sends_nothing(
 
 
 @pytest.mark.celery_worker
-def test_smtp_down_digests_are_retried_with_backoff_and_arrive_exactly_once(
-    world, live, fast_backoff, settings
-):
-    """With the SMTP port closed the digest tasks fail and back off exponentially; once
-    the server is up each digest arrives exactly once, its attempts counted."""
+def test_smtp_down_digests_wait_in_the_outbox_and_arrive_exactly_once(world, live, settings):
+    """With the SMTP port closed the first attempt fails and the digests wait in the
+    outbox, each with its error and next attempt; sweeps while the server is down try
+    again and back off; once it is up each digest arrives exactly once."""
     live.sink.stop()
     live.scan("daily", deliver=False)
+    deliveries = OutboxMessage.objects.filter(kind="warning_digest")
     wait_for(
-        lambda: (
-            WarningDigest.objects.count() == 5
-            and not WarningDigest.objects.filter(attempts__lt=2).exists()
-        ),
-        "every digest to fail at least twice",
+        lambda: deliveries.count() == 5 and deliveries.filter(attempts=1).exists(),
+        "the first delivery attempt to fail",
     )
+    wait_for(live.broker_idle, "the worker to be idle")
     assert live.sink.received == []
+    # The batch stopped at the unreachable server: one attempt, not five time-outs.
+    assert sorted(deliveries.values_list("attempts", flat=True)) == [0, 0, 0, 0, 1]
+    failed = deliveries.get(attempts=1)
+    assert failed.state == "pending" and "ConnectionRefusedError" in failed.last_error
+    assert failed.next_attempt_at - failed.last_attempt_at == outbox.backoff(1)
+
+    # Beat's sweep while the server is still down: the due rows are queued again, and
+    # again the batch stops at the first attempt.
+    world.clock.shift(dt.timedelta(minutes=3))
+    live.sweep()
+    assert live.sink.received == []
+    assert sum(deliveries.values_list("attempts", flat=True)) == 2
+    assert set(deliveries.values_list("state", flat=True)) == {"pending"}
     assert not WarningDigest.objects.filter(sent_at__isnull=False).exists()
 
     live.sink.start()  # the same port opens
+    world.clock.shift(dt.timedelta(minutes=5))
+    live.sweep()
     live.settle()
 
     assert Counter(rcpt for r in live.sink.received for rcpt in r.rcpt_tos) == Counter(
         {u.email: 1 for u in world.daily_expected()}
     )
     assert_nightly_mails(live, world, settings, period="2026-07-06")
-    for digest in WarningDigest.objects.all():
-        assert digest.sent_at is not None
-        assert digest.attempts > 1
-        # Every execution counted one attempt; every failed one was retried.
-        assert live.runs[digest.pk] == digest.attempts
-        errors = [exc for pk, exc in live.retries if pk == digest.pk]
-        assert len(errors) == digest.attempts - 1
-        assert all(isinstance(exc, ConnectionRefusedError) for exc in errors)
-        # Backoff: 1, 2, 4 … seconds (factor 1), capped by the task's 600 s.
-        asked = [b for b in fast_backoff if b.digest == digest.pk]
-        assert [b.retries for b in asked] == list(range(digest.attempts - 1))
-        assert [b.seconds for b in asked] == [2**n for n in range(digest.attempts - 1)]
-        assert {(b.factor, b.maximum) for b in asked} == {(1, 600)}
+    assert set(deliveries.values_list("state", "last_error")) == {("sent", "")}
+    assert sum(deliveries.values_list("attempts", flat=True)) == 5 + 2
+    # Every message carries its row's Message-ID.
+    assert {str(r.message["Message-ID"]) for r in live.sink.received} == {
+        d.message_id for d in deliveries
+    }
+    # Nothing is left for a later sweep to send again.
+    world.clock.shift(dt.timedelta(hours=1))
+    live.sweep()
+    assert len(live.sink.received) == 5
 
 
 @pytest.mark.celery_worker
-def test_a_refused_recipient_is_retried_and_the_others_are_not_sent_again(
-    world, live, fast_backoff, settings
-):
-    """The server answers 451 to alice twice: only her digest is retried, and arrives
-    once; the four sent the first time are not sent again."""
+def test_a_refused_recipient_is_retried_and_the_others_are_not_sent_again(world, live, settings):
+    """The server answers 451 to alice twice: the other four go at once, only her digest
+    waits and is retried by the sweeps, and arrives once."""
     live.sink.refuse(world.alice.email, times=2)
-    live.scan("daily")
+    live.scan("daily", deliver=False)
+    wait_for(
+        lambda: live.broker_idle() and len(live.sink.received) == 4,
+        "the four other digests",
+    )
+    for _ in range(2):
+        world.clock.shift(dt.timedelta(minutes=5))
+        live.sweep()
+    live.settle()
 
     assert Counter(rcpt for r in live.sink.received for rcpt in r.rcpt_tos) == Counter(
         {u.email: 1 for u in world.daily_expected()}
     )
     assert_nightly_mails(live, world, settings, period="2026-07-06")
-    attempts = dict(WarningDigest.objects.values_list("recipient__username", "attempts"))
+    attempts = dict(
+        OutboxMessage.objects.filter(kind="warning_digest").values_list(
+            "recipient__username", "attempts"
+        )
+    )
     assert attempts == {"alice": 3, "bob": 1, "carol": 1, "mkt_head": 1, "tech_head": 1}
-    assert [type(exc).__name__ for _, exc in live.retries] == ["SMTPRecipientsRefused"] * 2
-    assert [b.retries for b in fast_backoff] == [0, 1]
 
 
 # --- 3. time: once per Asia/Taipei day, once per due time -----------------------------

@@ -1,7 +1,7 @@
 """Settings for `make run`: SQLite, eager tasks and mail written to var/mail/."""
 
 from .base import *
-from .base import BASE_DIR, env
+from .base import BASE_DIR, SILENCED_SYSTEM_CHECKS, env
 
 DEBUG = env.bool("DEBUG", default=True)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
@@ -16,3 +16,10 @@ STORAGES = {
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The rate limits' counts (collab/ratelimits.py) in this process's memory: `make run` has
+# no Redis and serves from one process, so the counts need not be shared. Its check
+# refuses a cache that is not shared between processes (django_ratelimit.E003), which is
+# right for production (Redis there) and irrelevant here.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "django_ratelimit.E003"]

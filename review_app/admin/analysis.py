@@ -67,19 +67,10 @@ class AnalysisDispatchAdmin(admin.ModelAdmin):
     def send_now(self, request, queryset):
         sent = 0
         for dispatch in queryset.order_by("month"):
-            try:
-                result = services.analysis_send(month=dispatch.month)
-            except OSError as exc:
-                self.message_user(
-                    request,
-                    gettext("The mail server refused the report of %(month)s: %(error)s")
-                    % {"month": f"{dispatch.month:%Y-%m}", "error": exc},
-                    messages.ERROR,
-                )
-                continue
+            result = services.analysis_send(month=dispatch.month)
             if result.sent_now:
                 sent += 1
-            elif result.sent_at is None:
+            elif result.nobody:
                 self.message_user(
                     request,
                     gettext(

@@ -91,12 +91,13 @@ def seed_organisation() -> None:
     today = timezone.localdate()
     tech_head = User.objects.get(username="tech_head")
     if not Delegation.objects.filter(head=tech_head).exists():
-        Delegation.objects.create(
+        services.delegation_create(
             head=tech_head,
             deputy=User.objects.get(username="tech_staff"),
             start_date=today - dt.timedelta(days=1),
             end_date=today + dt.timedelta(days=30),
             reason="出差",
+            by=tech_head,
         )
 
 

@@ -30,6 +30,15 @@ def can_view_department_work(user: User) -> bool:
     )
 
 
+def can_manage_delegations(user: User) -> bool:
+    """Heads name their own deputies; platform admins name them for any head."""
+    from .selectors import user_is_head
+
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_platform_admin or user_is_head(user)
+
+
 def require(rule):
     """Decorate a view so that it answers 403 unless `rule(request.user)` holds."""
 

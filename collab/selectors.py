@@ -82,6 +82,17 @@ def user_is_head(user: User) -> bool:
     return user.headed_departments.exists()
 
 
+def delegations_managed(*, user: User) -> QuerySet[Delegation]:
+    """Return the delegations `user` manages: those they gave, or all for a platform admin.
+
+    Newest first, with the people and department each row shows.
+    """
+    rows = Delegation.objects.select_related("head", "deputy", "department")
+    if not user.is_platform_admin:
+        rows = rows.filter(head=user)
+    return rows.order_by("-start_date", "-pk")
+
+
 class ActingHeads:
     """Today's heads and deputies of any department, from one query of delegations.
 
@@ -112,3 +123,25 @@ class ActingHeads:
     def all_deputy_ids(self) -> set[int]:
         """Everyone acting as a deputy on the day (all active: delegations_active)."""
         return {d.deputy_id for ds in self._by_head.values() for d in ds}
+
+    def heads_deputised_by(self, user_id: int) -> set[int]:
+        """The ids of the heads `user_id` acts for on the day, for some or all they lead."""
+        return {d.head_id for ds in self._by_head.values() for d in ds if d.deputy_id == user_id}
+
+    def actor(self, user: User, department_id: int, heads: list[User]) -> Actor | None:
+        """Return how `user` may act as head of the department on the day, or None.
+
+        `heads` are the department's heads. The answer is department_actor's, for many
+        departments from the one query of delegations: a head acts in their own name,
+        a deputy on behalf of the head of their earliest delegation covering it.
+        """
+        if not user.is_active:
+            return None
+        by_pk = {head.pk: head for head in heads}
+        if user.pk in by_pk:
+            return Actor(user=user)
+        mine = [d for d in self._acting(department_id, by_pk) if d.deputy_id == user.pk]
+        if not mine:
+            return None
+        first = min(mine, key=lambda d: (d.start_date, d.pk))
+        return Actor(user=user, on_behalf_of=by_pk[first.head_id])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .choices import Role
@@ -122,6 +123,143 @@ def user_sync_access(user: User) -> None:
         user.save(update_fields=["is_staff"])
 
 
+# --- delegations (代理人) ---------------------------------------------------------------
+#
+# Every delegation is created, changed, ended and removed here: from the deputies page
+# and from Django admin alike. A deputy acts for the head on every case of the
+# departments the delegation covers, so the checks below are what keeps a head from
+# handing out access to a department they do not lead.
+
+
+# The people and the department are checked by _check_delegation; clean_fields checks
+# the rest (the reason's length) without a query per relation.
+_RELATED = ["head", "deputy", "department"]
+
+
+def _may_manage_deputies(by: User, head: User) -> bool:
+    """Return True when `by` may name, change or end `head`'s deputies."""
+    return by.is_active and (by.pk == head.pk or by.is_platform_admin)
+
+
+def _gone() -> ValidationError:
+    return ValidationError(
+        _("This delegation was changed or removed meanwhile. Reload the page and try again.")
+    )
+
+
+def _lock_heads(head_ids) -> list[Delegation]:
+    """Lock the heads' user rows, then their delegations, and return those delegations.
+
+    The user row is what serialises two saves for one head: a head without any
+    delegation yet has no delegation row to lock. Rows are locked in key order, so two
+    writers never wait on each other in a circle.
+    """
+    ids = sorted(set(head_ids))
+    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    return list(
+        Delegation.objects.select_for_update(of=("self",))
+        .filter(head_id__in=ids)
+        .select_related("head", "deputy", "department")
+        .order_by("pk")
+    )
+
+
+def _lock_delegation(
+    delegation: Delegation, *also_heads: User
+) -> tuple[Delegation, list[Delegation]]:
+    """Lock `delegation` (with every delegation of its head and of `also_heads`).
+
+    Return the row as stored, and the locked delegations for the overlap check.
+    """
+    head_id = Delegation.objects.filter(pk=delegation.pk).values_list("head_id", flat=True).first()
+    if head_id is None:
+        raise _gone()
+    locked = _lock_heads([head_id, *(head.pk for head in also_heads)])
+    current = next((row for row in locked if row.pk == delegation.pk), None)
+    if current is None:  # moved to another head between the read and the lock
+        raise _gone()
+    return current, locked
+
+
+def _check_manager(by: User, *heads: User) -> None:
+    if not all(_may_manage_deputies(by, head) for head in heads):
+        raise PermissionDenied(
+            _(
+                "Only the head who named the deputy or a platform administrator can change "
+                "or end this delegation."
+            )
+        )
+
+
+def _check_delegation(
+    *,
+    head: User,
+    deputy: User,
+    department: Department | None,
+    start_date: dt.date,
+    end_date: dt.date,
+    locked: list[Delegation],
+    current: Delegation | None = None,
+) -> None:
+    """Raise a ValidationError, keyed by field, unless the delegation may be saved.
+
+    `current` is the stored row being changed (None for a new delegation); `locked`
+    holds the head's delegations, locked by the caller, for the overlap check.
+    """
+    today = timezone.localdate()
+    if current is not None and current.end_date < today:
+        raise ValidationError(
+            _("This delegation has ended: it is kept as a record and cannot be changed.")
+        )
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    led = set(head.headed_departments.values_list("pk", flat=True))
+    if department is not None:
+        if department.pk not in led:
+            refuse("department", _("The head does not lead this department."))
+    elif not led:
+        refuse("head", _("%(user)s does not lead any department.") % {"user": head})
+    if deputy.pk == head.pk:
+        refuse("deputy", _("A head cannot name themselves as deputy."))
+    elif not deputy.is_active:
+        refuse("deputy", _("The deputy must be an active user."))
+    if end_date < start_date:
+        refuse("end_date", _("The end date cannot be before the start date."))
+    else:
+        if current is None and end_date < today:
+            refuse("end_date", _("A new delegation cannot end in the past."))
+        elif current is not None and end_date != current.end_date and end_date < today:
+            refuse("end_date", _("The end date cannot be in the past."))
+        # One deputy at a time per department: a delegation for every department the
+        # head leads overlaps each of the head's department delegations, and back.
+        clash = next(
+            (
+                other
+                for other in locked
+                if other.head_id == head.pk
+                and (current is None or other.pk != current.pk)
+                and other.start_date <= end_date
+                and other.end_date >= start_date
+                and (department is None or other.department_id in (None, department.pk))
+            ),
+            None,
+        )
+        if clash is not None:
+            refuse(
+                NON_FIELD_ERRORS,
+                _(
+                    "These dates overlap another delegation of the head for the same "
+                    "department: %(delegation)s."
+                )
+                % {"delegation": clash},
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def delegation_create(
     *,
@@ -133,22 +271,99 @@ def delegation_create(
     reason: str = "",
     by: User,
 ) -> Delegation:
-    """Record that `deputy` acts for `head` over a date range.
+    """Record that `deputy` acts for `head` over a date range, ends inclusive.
 
-    Only the head themself or a platform admin may name a deputy.
+    Only the head themself or a platform admin may name a deputy; the head must lead
+    the department (or, with no department, at least one: the delegation then covers
+    every department they lead), and no other delegation of the head may cover the
+    same department on any of those days.
     """
-    if by.pk != head.pk and not by.is_platform_admin:
+    if not _may_manage_deputies(by, head):
         raise PermissionDenied(_("Only the head or a platform administrator can name a deputy."))
-    if not head.headed_departments.exists():
-        raise ValidationError(_("%(user)s does not lead any department.") % {"user": head})
+    locked = _lock_heads([head.pk])
+    _check_delegation(
+        head=head,
+        deputy=deputy,
+        department=department,
+        start_date=start_date,
+        end_date=end_date,
+        locked=locked,
+    )
     delegation = Delegation(
         head=head,
         deputy=deputy,
         department=department,
         start_date=start_date,
         end_date=end_date,
-        reason=reason,
+        reason=reason.strip(),
     )
-    delegation.full_clean()
+    delegation.clean_fields(exclude=_RELATED)
     delegation.save()
     return delegation
+
+
+@transaction.atomic
+def delegation_update(
+    *,
+    delegation: Delegation,
+    deputy: User,
+    start_date: dt.date,
+    end_date: dt.date,
+    department: Department | None = None,
+    reason: str = "",
+    head: User | None = None,
+    by: User,
+) -> Delegation:
+    """Change a delegation that has not ended; return the row as saved.
+
+    `delegation` names the row (only its key is read: the stored row is locked and
+    changed). `head` moves it to another head, which only a platform admin may do.
+    The checks are those of delegation_create; the end date may stay where it is, but
+    a new end date cannot be in the past.
+    """
+    current, locked = _lock_delegation(delegation, *([head] if head is not None else []))
+    head = head or current.head
+    _check_manager(by, current.head, head)
+    _check_delegation(
+        head=head,
+        deputy=deputy,
+        department=department,
+        start_date=start_date,
+        end_date=end_date,
+        locked=locked,
+        current=current,
+    )
+    current.head, current.deputy, current.department = head, deputy, department
+    current.start_date, current.end_date, current.reason = start_date, end_date, reason.strip()
+    current.clean_fields(exclude=_RELATED)
+    current.save(update_fields=["head", "deputy", "department", "start_date", "end_date", "reason"])
+    return current
+
+
+@transaction.atomic
+def delegation_end(*, delegation: Delegation, by: User) -> Delegation | None:
+    """End a delegation now: from today the deputy no longer acts for the head.
+
+    One that has not started, or started today, is removed: nothing happened under it
+    worth a record. One running since an earlier day now ends yesterday and stays as
+    the record of who could act when; it is returned. One already ended is refused.
+    """
+    current, _locked = _lock_delegation(delegation)
+    _check_manager(by, current.head)
+    today = timezone.localdate()
+    if current.end_date < today:
+        raise ValidationError(_("This delegation has already ended."))
+    if current.start_date >= today:
+        current.delete()
+        return None
+    current.end_date = today - dt.timedelta(days=1)
+    current.save(update_fields=["end_date"])
+    return current
+
+
+@transaction.atomic
+def delegation_delete(*, delegation: Delegation, by: User) -> None:
+    """Remove a delegation outright (Django admin's delete): the head or a platform admin."""
+    current, _locked = _lock_delegation(delegation)
+    _check_manager(by, current.head)
+    current.delete()

@@ -6,38 +6,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+# The portal's one Bootstrap form mixin lives in collab; every app imports it from there.
+from collab.forms import BootstrapMixin, MultipleFileField
 from collab.models import Department
 
 from .choices import ResourceKind
 from .models import CollabRequest, Goal, Milestone, ResourceNeed
 
 MAX_ROWS = 20
-
-
-class BootstrapMixin:
-    """Give widgets Bootstrap classes on the server, so rows added by formsets.js match."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            elif isinstance(widget, forms.HiddenInput):
-                continue
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_service_error(self, error: ValidationError) -> None:
-        """Show a service's ValidationError next to the fields it names, or above the form."""
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
 
 
 class RequestForm(BootstrapMixin, forms.ModelForm):
@@ -66,6 +42,20 @@ class RequestForm(BootstrapMixin, forms.ModelForm):
         help_texts = {
             "contact": _("Phone or extension; yours is used when left empty."),
         }
+
+
+class NewRequestForm(RequestForm):
+    """A new request's fields and the files its first save attaches (version 1 each);
+    later files and versions are added on the request's page."""
+
+    files = MultipleFileField(
+        label=_("Attachments"),
+        required=False,
+        help_text=_(
+            "The files are attached when you save the draft or submit; later files and "
+            "new versions are added on the request's page."
+        ),
+    )
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):
@@ -230,7 +220,10 @@ FORMSETS = {
         _formset(DepartmentRowForm, DepartmentFormSet),
         _("Collaborating departments"),
         _("Add a department"),
-        _("Every department listed reviews the request; mark the one that leads."),
+        _(
+            "Every department listed here, the lead included, reviews the request: its head "
+            "(or deputy) agrees or rejects it. List your own department only if it takes part."
+        ),
     ),
     "goals": (
         _formset(GoalRowForm),

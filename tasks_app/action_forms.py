@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from requests_app.forms import BootstrapMixin
+from collab.forms import BootstrapMixin, MultipleFileField
 
 from .choices import RiskLevel, TaskState
 from .models import DEFAULT_DUE_TIME, DueDateChange, ProgressUpdate, Task
@@ -92,24 +92,6 @@ class OverrideForm(ActionForm):
     """The Accountable person lets a task start before its predecessors are done."""
 
     reason = _text(_("Why may this task start now?"), rows=2)
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input (Django's documented pattern)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data]
-        return [single(data, initial)] if data else []
 
 
 class SubmitForm(ActionForm):

@@ -39,8 +39,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from collab import selectors as org
+from collab.forms import BootstrapMixin
 from collab.models import Department, User
-from requests_app.forms import BootstrapMixin
 
 from . import permissions, services
 from .choices import AskStatus
@@ -276,6 +276,7 @@ class Discussion:
     comments: list[TaskComment]
     asks: list[CollabAsk]
     can_comment: bool
+    archived: bool
     mentionable: list[dict]
     comment_form: CommentForm | None
     ask_form: AskForm | None
@@ -359,6 +360,7 @@ def discussion_context(
             comments=comments,
             asks=asks,
             can_comment=can_comment,
+            archived=task.request.is_archived,
             mentionable=[
                 {
                     "username": p.username,

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collab.choices import Role
+from collab.forms import BootstrapMixin
 from collab.models import Department, User
 from requests_app.choices import Priority
-from requests_app.forms import BootstrapMixin
 from requests_app.models import CollabRequest
 
 from . import selectors

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.forms import BootstrapMixin
+from collab.forms import BootstrapMixin
 from requests_app.models import CollabRequest
 
 

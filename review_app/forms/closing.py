@@ -10,8 +10,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from collab.forms import BootstrapMixin
 from collab.models import Department
-from requests_app.forms import BootstrapMixin, DepartmentChoiceField, RowForm, RowFormSet
+from requests_app.forms import DepartmentChoiceField, RowForm, RowFormSet
 
 from ..models import DepartmentContribution, FinalAcceptance, Retrospective, RetrospectiveAction
 

@@ -7,7 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.forms import BootstrapMixin
+from collab.forms import BootstrapMixin
 
 from ..selectors import dashboard as selectors
 
@@ -79,3 +79,16 @@ class DashboardFilterForm(BootstrapMixin, forms.Form):
         return selectors.DashboardFilter(
             scope=scope, period=period, department=department, user=user
         )
+
+
+def requested_period(data) -> selectors.Period:
+    """Return the period a dashboard query string asks for, as the dashboard reads it.
+
+    For the rate limit on long periods (review_app.views.dashboard), before the page
+    reads the viewer's departments: the department is left out, as it never changes
+    the period; an invalid period falls back to the default one, as on the page.
+    """
+    data = data.copy()
+    data.pop("department", None)
+    form = DashboardFilterForm(data or None, departments=[])
+    return form.filter(scope=None, user=None).period

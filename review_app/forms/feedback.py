@@ -12,8 +12,8 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from collab.forms import BootstrapMixin
 from collab.models import Department
-from requests_app.forms import BootstrapMixin
 
 from ..choices import FeedbackKind, SuggestionState
 from ..models import Feedback, Suggestion

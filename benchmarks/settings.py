@@ -7,7 +7,7 @@ in memory and Celery runs in-process, so that nothing leaves the machine.
 """
 
 from collab.settings.base import *  # noqa: F403
-from collab.settings.base import database_tuned, env
+from collab.settings.base import SILENCED_SYSTEM_CHECKS, database_tuned, env
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
@@ -21,6 +21,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = None
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+# The bench times pages, not the rate limits (collab/ratelimits.py): its repeated PDFs by
+# one person would pass RATE_LIMITS["pdf"]. Off, with the process's memory as the cache
+# (one process; django_ratelimit.E003 wants a shared cache only for real limits).
+RATELIMIT_ENABLE = False
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "django_ratelimit.E003"]
 # No collectstatic for a bench: whitenoise finds the files, {% static %} needs no manifest.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -6,4 +6,5 @@ from . import dev_views
 
 urlpatterns = [
     path("mail/", dev_views.mailbox, name="dev-mailbox"),
+    path("mail/<str:file>/<int:index>/html", dev_views.mail_html, name="dev-mail-html"),
 ]

@@ -38,6 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils._os import safe_join
+from django.utils.cache import patch_cache_control
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -207,7 +208,12 @@ def _ascii_filename(stem: str) -> str:
 
 
 def pdf_response(pdf_bytes: bytes, filename: str) -> HttpResponse:
-    """An inline application/pdf response; the file name may be Chinese (RFC 5987/6266)."""
+    """An inline application/pdf response; the file name may be Chinese (RFC 5987/6266).
+
+    Every PDF is a case's or the company's data printed for one reader: like the
+    attachment downloads, it is never kept by the browser's or a proxy's cache
+    (Cache-Control: private, no-store).
+    """
     name = Path(filename.replace("\\", "/")).name
     name = "".join(c for c in name if c.isprintable()) or "document.pdf"
     if not name.lower().endswith(".pdf"):
@@ -218,6 +224,7 @@ def pdf_response(pdf_bytes: bytes, filename: str) -> HttpResponse:
         f"filename*=UTF-8''{quote(name, safe='')}"
     )
     response["Content-Length"] = str(len(pdf_bytes))
+    patch_cache_control(response, private=True, no_store=True)
     return response
 
 

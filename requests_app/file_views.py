@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from collab import uploads
 from collab.pdf import pdf_response
+from collab.ratelimits import rate_limited
 
 from . import permissions, selectors, services
 from .models import Attachment, AttachmentVersion, CollabRequest
@@ -54,7 +55,7 @@ def attachment_upload(request, pk):
     """
     request_obj = permissions.get_visible_or_404(request.user, pk)
     if not permissions.can_attach(request.user, request_obj):
-        raise PermissionDenied
+        raise PermissionDenied(_("You cannot add files to this request."))
     ok, text = _upload(request, request_obj)
     if request.htmx:
         context = attachments_panel_context(request.user, request_obj)
@@ -119,6 +120,7 @@ def attachment_download(request, pk, version_pk):
 
 
 @require_safe
+@rate_limited("pdf")
 def request_pdf(request, pk):
     """Print the request form as a PDF; 404 for anyone who may not see the request."""
     page = selectors.request_page(user=request.user, pk=pk)

@@ -11,6 +11,12 @@ An archived case (歸檔) is a reference for all active staff unless it is confi
 a confidential one keeps the rules above. That is one more term on the request's own
 columns, so it adds no join.
 
+Seeing is not taking part. The guardian grant and the archive give sight only: the
+people who take part in a request (participating_requests: its departments' members,
+heads and today's deputies, the initiator, PMO, executives and superusers) write on
+it; someone who sees it only through a RACI role on one of its tasks writes on that
+task alone (tasks_app.permissions.writable_tasks), never on the request.
+
 Every can_* below says no for an archived case: it is read-only for everyone.
 """
 
@@ -50,11 +56,7 @@ def visible_requests(user: User, queryset: QuerySet | None = None) -> QuerySet[C
         return queryset.none()
     if user.sees_everything:
         return queryset
-    # A deputy sees what the head's departments see while the delegation runs.
-    departments = list(
-        org.user_department_ids(user)
-        | set(org.departments_actable(user=user).values_list("pk", flat=True))
-    )
+    departments = _departments_of(user)
     granted = CollabRequestUserObjectPermission.objects.filter(
         user=user, permission__codename=VIEW_PERMISSION
     ).values("content_object_id")
@@ -69,6 +71,45 @@ def visible_requests(user: User, queryset: QuerySet | None = None) -> QuerySet[C
     else:
         rule |= Q(pk__in=granted)
     return queryset.filter(rule)
+
+
+def _departments_of(user: User) -> list[int]:
+    """Return the departments `user` belongs to, leads, or acts for as a deputy today.
+
+    A deputy sees (and takes part in) what the head's departments do while the
+    delegation runs.
+    """
+    return list(
+        org.user_department_ids(user)
+        | set(org.departments_actable(user=user).values_list("pk", flat=True))
+    )
+
+
+def participating_requests(user: User, queryset: QuerySet | None = None) -> QuerySet[CollabRequest]:
+    """Return the requests `user` takes part in, and so may write on.
+
+    visible_requests without its two ways of seeing a request only to read it: the
+    guardian grant a RACI role gives (sight of the whole request, for context) and the
+    archive's reference for all staff.
+    """
+    queryset = CollabRequest.objects.all() if queryset is None else queryset
+    if not _active(user):
+        return queryset.none()
+    if user.sees_everything:
+        return queryset
+    departments = _departments_of(user)
+    rule = Q(initiator=user)
+    if departments:
+        collaborates = RequestDepartment.objects.filter(department_id__in=departments).values(
+            "request_id"
+        )
+        rule |= Q(initiating_department_id__in=departments) | Q(pk__in=collaborates)
+    return queryset.filter(rule)
+
+
+def takes_part(user: User, request: CollabRequest) -> bool:
+    """Whether `user` takes part in `request` (more than a RACI role's sight of it)."""
+    return participating_requests(user).filter(pk=request.pk).exists()
 
 
 def get_visible_or_404(user: User, pk, queryset: QuerySet | None = None) -> CollabRequest:
@@ -105,8 +146,12 @@ def can_submit(user: User, request: CollabRequest) -> bool:
 
 
 def can_attach(user: User, request: CollabRequest) -> bool:
-    """People who can see an open request may add files or versions to it."""
-    return request.is_open and not request.is_archived and can_view(user, request)
+    """People who take part in an open request may add files or versions to it.
+
+    Someone who sees the request only through a RACI role on one of its tasks reads
+    its files but adds none: their writes belong to their own tasks.
+    """
+    return request.is_open and not request.is_archived and takes_part(user, request)
 
 
 def review_actor(user: User, review: DepartmentReview) -> Actor | None:

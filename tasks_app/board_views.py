@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from collab.pdf import pdf_response
+from collab.ratelimits import rate_limited
 
 from . import board as board_selectors
 from . import pdf
@@ -23,6 +24,7 @@ def board(request, request_pk):
 
 
 @require_safe
+@rate_limited("pdf")
 def breakdown_pdf(request, request_pk):
     """Print the 任務分工表 with the RACI matrix and the departments' signatures."""
     sheet = board_selectors.breakdown_sheet(user=request.user, request_pk=request_pk)
@@ -30,6 +32,7 @@ def breakdown_pdf(request, request_pk):
 
 
 @require_safe
+@rate_limited("pdf")
 def progress_pdf(request, request_pk):
     """Print the 進度跟蹤表: each task's state and percent, and its progress history."""
     sheet = board_selectors.progress_sheet(user=request.user, request_pk=request_pk)

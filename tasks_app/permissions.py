@@ -4,6 +4,12 @@ A task is visible to whoever can see its request (requests_app.permissions, whic
 honours the guardian grant a RACI role gives on the request, and opens an archived,
 non-confidential case to all staff as a reference) and to its RACI members.
 
+Seeing a task is not writing on it. A RACI role on one task grants sight of the whole
+request (its tasks, files, board and PDFs) for context, but writes only on that task:
+writable_tasks / can_write_task decide who adds to a task (comments, 協作請求); the
+role rules below (R: start, progress, deliverable files; A: overrides, due dates) are
+narrower still.
+
 Every can_* below says no on a task of an archived case: the case is read-only.
 """
 
@@ -73,6 +79,37 @@ def can_view(user: User, task: Task) -> bool:
     return visible_tasks(user).filter(pk=task.pk).exists()
 
 
+def writable_tasks(user: User, queryset: QuerySet | None = None) -> QuerySet[Task]:
+    """Return the tasks `user` may write on: comment, ask for help, and so on.
+
+    visible_tasks' mirror with its sight-only ways left out: the task's RACI members,
+    and the people who take part in its request (requests_app.permissions
+    .participating_requests: its departments' members and heads, today's deputies of
+    those heads, the initiator, the PMO, executives and superusers). A RACI role on
+    another task of the request gives sight of this one, not a voice on it, and so does
+    the archive: nobody writes on an archived case.
+    """
+    queryset = Task.objects.all() if queryset is None else queryset
+    if not _active(user):
+        return queryset.none()
+    queryset = queryset.filter(request__is_archived=False)
+    if user.sees_everything:
+        return queryset
+    requests = request_permissions.participating_requests(user).values("pk")
+    assigned = TaskAssignment.objects.filter(task=OuterRef("pk"), user=user)
+    return queryset.filter(Q(Exists(assigned)) | Q(request__in=requests))
+
+
+def can_write_task(user: User, task: Task) -> bool:
+    """Whether `user` may add to `task` (comment, 協作請求: can_comment is this rule).
+
+    The widest write rule on a task: the role rules below (start, progress, submit,
+    override, due date) are narrower, each implying it (tests/test_raci_visibility.py
+    holds this). Only an answer to an ask goes by the ask: whoever was asked answers.
+    """
+    return writable_tasks(user).filter(pk=task.pk).exists()
+
+
 def role_of(user: User, task: Task, role: str) -> bool:
     return _active(user) and task.assignments.filter(user=user, role=role).exists()
 
@@ -139,11 +176,17 @@ def can_change_due(user: User, task: Task) -> bool:
 
 
 def can_comment(user: User, task: Task) -> bool:
-    return can_view(user, task) and not task.request.is_archived
+    """Comments and 協作請求 (asks) on a task: whoever may write on it."""
+    return can_write_task(user, task)
 
 
 def can_answer_ask(user: User, ask) -> bool:
-    """The person asked, or (for a department) its members and heads, answer an ask."""
+    """The person asked, or (for a department) its members and heads, answer an ask.
+
+    Being asked is a right to answer: someone who sees the task only through a RACI
+    role elsewhere in the request answers an ask made to them by name (an ask to a
+    department goes to one of the request's departments, whose people take part).
+    """
     if not _active(user) or _archived(ask.task):
         return False
     if ask.to_user_id:

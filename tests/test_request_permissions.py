@@ -214,10 +214,12 @@ def test_a_guardian_grant_shows_a_request_to_an_outsider(world):
         user=world.outsider, content_object=req
     ).exists()
     assert permissions.get_visible_or_404(world.outsider, req.pk) == req
-    assert permissions.can_attach(world.outsider, req)
     with pytest.raises(Http404):
         permissions.get_visible_or_404(world.outsider, second.pk)
-    # Seeing is not acting: the grant opens no transition.
+    # Seeing is not acting: the grant (a RACI role's sight of the request) opens no
+    # transition and adds no file; the person takes no part in the request.
+    assert not permissions.takes_part(world.outsider, req)
+    assert not permissions.can_attach(world.outsider, req)
     assert not permissions.can_edit(world.outsider, req)
     assert not permissions.can_cancel(world.outsider, req)
     assert not any(

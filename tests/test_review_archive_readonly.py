@@ -186,9 +186,10 @@ def full(case):
         handled_at=timezone.now(),
     )
     feedback.departments.add(case.mkt)
+    archive_services.archive_case(request=req, by=case.pmo)
+    # After archiving: the archiving itself writes the knowledge-base entry.
     for model in CASE_MODELS:
         assert _rows_of(model, req).exists(), f"the fixture has no {model.__name__} row"
-    archive_services.archive_case(request=req, by=case.pmo)
     req = CollabRequest.objects.get(pk=req.pk)
     return SimpleNamespace(
         **{
@@ -657,6 +658,12 @@ RULES = {
         lambda w: tp.can_change_due(w.user, w.task),
     ),
     "tasks.can_comment": ("in_progress", None, "owner", lambda w: tp.can_comment(w.user, w.task)),
+    "tasks.can_write_task": (
+        "in_progress",
+        None,
+        "owner",
+        lambda w: tp.can_write_task(w.user, w.task),
+    ),
     "tasks.can_answer_ask": (
         "in_progress",
         None,

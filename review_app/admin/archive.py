@@ -2,7 +2,10 @@
 
 The knowledge base's entries are a read-only list here: a case is archived on its case
 page (review_app:archive), in one transaction with its read-only flag, never in admin.
-Each person sees the entries of the cases they may see (permissions.archive).
+Each person sees the entries of the cases they may see (permissions.archive). An entry
+belongs to an archived case, so ArchivedCaseAdminMixin refuses it like every case
+model's admin (a bulk delete included), on top of this admin offering no add, change or
+delete at all.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from requests_app.admin import ArchivedCaseAdminMixin
+
 from ..models import ArchiveEntry
 from ..permissions import archive as permissions
 
 
 @admin.register(ArchiveEntry)
-class ArchiveEntryAdmin(admin.ModelAdmin):
+class ArchiveEntryAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
     list_display = ["title", "request", "confidential", "archived_at", "archived_by"]
     list_select_related = ["request", "archived_by"]
     search_fields = ["title", "request__number", "search_text"]

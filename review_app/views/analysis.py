@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from collab.pdf import pdf_response
 from collab.permissions import require
+from collab.ratelimits import rate_limited
 
 from .. import pdf
 from ..forms.analysis import AnalysisMonthForm
@@ -25,6 +26,7 @@ from ..selectors import analysis as selectors
 
 @require_safe
 @require(permissions.can_view_analysis)
+@rate_limited("analysis")
 def analysis_pdf(request):
     """Print the 協作分析報告 of the month asked for, over the viewer's scope."""
     today = timezone.localdate()

@@ -7,6 +7,7 @@ can_view_dashboard decides who may open it, selectors.dashboard_scope what they 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -14,13 +15,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from collab.permissions import can_view_dashboard, require
+from collab.ratelimits import rate_limited
 
-from ..forms.dashboard import DashboardFilterForm
+from ..forms.dashboard import DashboardFilterForm, requested_period
 from ..selectors import dashboard as selectors
 from . import analysis
 
 LIST_PAGE_SIZE = 25
 LATE_SHOWN = 10
+
+
+def _long_period(request) -> bool:
+    """Whether the filter asks for more than RATE_LIMIT_LONG_PERIOD_DAYS (the counting
+    over two or three years is what makes the page expensive; a year is not limited)."""
+    period = requested_period(request.GET)
+    return (period.end - period.start).days + 1 > settings.RATE_LIMIT_LONG_PERIOD_DAYS
+
+
+# The dashboard and the lists behind its numbers share one limit per person, counted
+# only for long periods (collab.ratelimits).
+limit_long_periods = rate_limited("dashboard_long", applies=_long_period)
 
 
 def _filter(request):
@@ -91,6 +105,7 @@ def _chart_data(summary: selectors.Summary) -> dict:
 
 @require(can_view_dashboard)
 @require_safe
+@limit_long_periods
 def dashboard(request):
     """Requests by state, tasks done / in progress / late, the late list, each
     department's workload, on-time rate and review time, cycle times and risk levels."""
@@ -142,6 +157,7 @@ def _picked(request, choices, default: str) -> str:
 
 @require(can_view_dashboard)
 @require_safe
+@limit_long_periods
 def dashboard_tasks(request):
     """The tasks behind a task number of the dashboard."""
     form, f = _filter(request)
@@ -163,6 +179,7 @@ def dashboard_tasks(request):
 
 @require(can_view_dashboard)
 @require_safe
+@limit_long_periods
 def dashboard_requests(request):
     """The requests behind a request number of the dashboard."""
     form, f = _filter(request)
@@ -192,6 +209,7 @@ def dashboard_requests(request):
 
 @require(can_view_dashboard)
 @require_safe
+@limit_long_periods
 def dashboard_reviews(request):
     """The review answers behind a department's review time."""
     form, f = _filter(request)

@@ -39,4 +39,13 @@
 
   document.addEventListener("DOMContentLoaded", function () { styleForms(document); });
   document.addEventListener("htmx:afterSwap", function (event) { styleForms(event.target); });
+
+  // A rate-limited htmx request (429, collab/ratelimits.py) brings a short message:
+  // show it in the target instead of dropping it as an error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 429) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

@@ -1,0 +1,58 @@
+"""Every PDF the portal prints answers `Cache-Control: private, no-store`, like the
+attachment downloads: a case's or the company's data printed for one reader is never
+kept by a browser's or a proxy's cache (collab.pdf.pdf_response, the one PDF response)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.review_closing_fixtures import build_project, complete
+
+pytestmark = pytest.mark.django_db
+
+# URL name → how to build its arguments from the completed case.
+PDF_URLS = {
+    "requests_app:pdf": lambda req: [req.pk],
+    "tasks_app:breakdown-pdf": lambda req: [req.pk],
+    "tasks_app:progress-pdf": lambda req: [req.pk],
+    "review_app:final-acceptance-pdf": lambda req: [req.pk],
+    "review_app:retrospective-pdf": lambda req: [req.pk],
+    "review_app:analysis-pdf": lambda req: [],
+}
+
+
+def _url_names(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _url_names(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield namespace + entry.name
+
+
+def test_every_pdf_url_is_walked_here():
+    """A new PDF view must be added to PDF_URLS (and so be checked below)."""
+    names = {name for name in _url_names(get_resolver().url_patterns) if "pdf" in name}
+    assert names == set(PDF_URLS)
+
+
+@pytest.fixture
+def completed(pmo):
+    """A completed case (tasks, final acceptance signed, retrospective), as the PMO sees it."""
+    project = build_project(pmo)
+    complete(project)
+    return project
+
+
+@pytest.mark.parametrize("name", sorted(PDF_URLS))
+def test_every_pdf_is_private_and_never_stored(client, completed, name):
+    client.force_login(completed.pmo)
+    url = reverse(name, args=PDF_URLS[name](completed.request))
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives
+    assert "public" not in directives

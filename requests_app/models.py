@@ -254,7 +254,10 @@ class RequestDepartment(CaseRecord, models.Model):
     """A collaborating department of a request; one of them may lead (主導)."""
 
     request = models.ForeignKey(
-        CollabRequest, on_delete=models.CASCADE, related_name="department_links"
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="department_links",
     )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
@@ -284,7 +287,9 @@ class RequestDepartment(CaseRecord, models.Model):
 class Goal(CaseRecord, models.Model):
     """A measurable goal, compared with its actual value in the retrospective."""
 
-    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="goals")
+    request = models.ForeignKey(
+        CollabRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="goals"
+    )
     description = models.CharField(_("goal"), max_length=200)
     metric = models.CharField(_("metric"), max_length=100)
     target_value = models.DecimalField(_("target value"), max_digits=14, decimal_places=2)
@@ -304,7 +309,12 @@ class Goal(CaseRecord, models.Model):
 
 
 class Milestone(CaseRecord, models.Model):
-    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="milestones")
+    request = models.ForeignKey(
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="milestones",
+    )
     name = models.CharField(_("milestone"), max_length=100)
     date = models.DateField(_("date"))
 
@@ -321,7 +331,10 @@ class ResourceNeed(CaseRecord, models.Model):
     """What one department must contribute: people, budget, data..."""
 
     request = models.ForeignKey(
-        CollabRequest, on_delete=models.CASCADE, related_name="resource_needs"
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="resource_needs",
     )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
@@ -343,10 +356,18 @@ class ResourceNeed(CaseRecord, models.Model):
 class Attachment(CaseRecord, models.Model):
     """A file attached to a request; every upload of it is a new version."""
 
-    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="attachments")
+    request = models.ForeignKey(
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
     name = models.CharField(_("file name"), max_length=200)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -368,7 +389,9 @@ def _version_path(instance: AttachmentVersion, filename: str) -> str:
 class AttachmentVersion(CaseRecord, models.Model):
     case_path = "attachment.request"
 
-    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="versions")
+    attachment = models.ForeignKey(
+        Attachment, verbose_name=_("attachment"), on_delete=models.CASCADE, related_name="versions"
+    )
     version = models.PositiveIntegerField(_("version"))
     file = models.FileField(_("file"), upload_to=_version_path, max_length=200)
     original_name = models.CharField(_("original file name"), max_length=200)
@@ -398,7 +421,9 @@ class AttachmentVersion(CaseRecord, models.Model):
 class DepartmentReview(CaseRecord, models.Model):
     """One department's answer in one review round. Earlier rounds stay as history."""
 
-    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="reviews")
+    request = models.ForeignKey(
+        CollabRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="reviews"
+    )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="reviews"
     )
@@ -462,10 +487,17 @@ class DepartmentReview(CaseRecord, models.Model):
 class RequestEvent(CaseRecord, StateLog):
     """A line of the request's timeline: transitions, reviews, edits, uploads."""
 
-    request = models.ForeignKey(CollabRequest, on_delete=models.CASCADE, related_name="events")
+    request = models.ForeignKey(
+        CollabRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta(StateLog.Meta):

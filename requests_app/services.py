@@ -210,11 +210,15 @@ def request_save(
     milestones: Sequence[dict] = (),
     resource_needs: Sequence[dict] = (),
     request: CollabRequest | None = None,
+    files: Sequence[UploadedFile] = (),
 ) -> CollabRequest:
     """Create a draft request, or replace the editable content of an existing one.
 
     `data` holds the request's own fields; the lists hold the rows of the collaborating
-    departments ({department, is_lead}), goals, milestones and resource needs.
+    departments ({department, is_lead}), goals, milestones and resource needs. `files`
+    become new attachments (version 1 each) in the same transaction, so the first save
+    of a new request can carry them; every file is checked before anything is written,
+    and one refused file saves nothing.
     """
     creating = request is None
     if creating:
@@ -226,6 +230,11 @@ def request_save(
         if not permissions.can_edit(by, request):
             raise PermissionDenied(_("You cannot edit this request now."))
     _check_departments(departments)
+    for file in files:
+        try:
+            uploads.upload_validate(file)
+        except ValidationError as exc:
+            raise ValidationError({"files": exc.messages}) from exc
     editable = [
         "name",
         "contact",
@@ -251,6 +260,8 @@ def request_save(
         by=by,
         to_state=request.state if creating else "",
     )
+    for file in files:
+        attachment_add(request=request, by=by, file=file)
     return request
 
 
@@ -597,6 +608,8 @@ def attachment_add(
     request = CollabRequest.objects.select_for_update().get(pk=request.pk)
     refuse_archived(request)
     if not permissions.can_attach(by, request):
+        if request.is_open:  # sight through a RACI role only: no writes on the request
+            raise PermissionDenied(_("You cannot add files to this request."))
         raise PermissionDenied(_("Files can no longer be added to this request."))
     if attachment is None:
         attachment = Attachment.objects.create(request=request, name=checked.name, created_by=by)

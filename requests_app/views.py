@@ -20,7 +20,14 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from . import file_views, guards, permissions, selectors, services
 from .choices import RequestState, ReviewDecision
-from .forms import FilterForm, RequestForm, ReviewForm, build_formsets, initial_rows
+from .forms import (
+    FilterForm,
+    NewRequestForm,
+    RequestForm,
+    ReviewForm,
+    build_formsets,
+    initial_rows,
+)
 from .services import RequestConflict, TransitionRefused
 
 PAGE_SIZE = 25
@@ -84,12 +91,10 @@ def request_create(request):
         raise PermissionDenied(_("Only members of a department can file a request."))
     if request.method == "POST":
         return _save(request, instance=None)
-    department = request.user.department
-    form = RequestForm(initial={"contact": request.user.contact})
-    formsets = build_formsets(
-        initial={"departments": [{"department": department.pk, "is_lead": True}]}
-    )
-    return _render_form(request, form, formsets, instance=None)
+    # No department is filled in for the initiator: each one listed reviews the
+    # request, their own included (the formset's help text says so).
+    form = NewRequestForm(initial={"contact": request.user.contact})
+    return _render_form(request, form, build_formsets(), instance=None)
 
 
 def request_edit(request, pk):
@@ -120,7 +125,10 @@ def request_edit(request, pk):
 
 def _save(request, *, instance):
     """Validate the form and its formsets, save through the service, maybe submit."""
-    form = RequestForm(request.POST, instance=instance)
+    if instance is None:
+        form = NewRequestForm(request.POST, request.FILES)
+    else:
+        form = RequestForm(request.POST, instance=instance)
     formsets = build_formsets(data=request.POST)
     action = SUBMIT if request.POST.get("action") == SUBMIT else DRAFT
     if not (form.is_valid() and all(fs.is_valid() for fs in formsets.values())):
@@ -136,6 +144,7 @@ def _save(request, *, instance):
             milestones=formsets["milestones"].rows(),
             resource_needs=formsets["resources"].rows(),
             request=instance,
+            files=form.cleaned_data.get("files") or (),
         )
     except ValidationError as exc:
         form.add_service_error(exc)
@@ -174,6 +183,8 @@ def _render_form(request, form, formsets, *, instance):
             "expected_state": instance.state if instance else RequestState.DRAFT,
             "attachments": selectors.attachments_of(request=instance) if instance else [],
             "can_attach": bool(instance) and permissions.can_attach(request.user, instance),
+            # A page shown again after an error has lost the files chosen for it.
+            "files_dropped": instance is None and bool(request.FILES.getlist("files")),
             **file_views.upload_rules(),
         },
     )

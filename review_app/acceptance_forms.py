@@ -2,6 +2,8 @@
 
 Whether a reason or a deadline is needed is the service's rule; the form only reads
 the values and shows the service's errors next to the fields, keeping what was typed.
+What the person is told once the answer is recorded (answered_message) is here too,
+for the task page and the admin alike.
 """
 
 from __future__ import annotations
@@ -15,7 +17,24 @@ from django.utils.translation import gettext_lazy as _
 from tasks_app.action_forms import ActionForm
 from tasks_app.models import DEFAULT_DUE_TIME
 
-from .choices import Verdict
+from .choices import AcceptanceOutcome, Verdict
+
+ANSWERED = {
+    Verdict.PASSED: _("Your answer “passed” was recorded."),
+    Verdict.RECTIFY: _("The deliverable was sent back for rectification by the deadline."),
+    Verdict.FAILED: _("The deliverable failed acceptance and went back to be re-planned."),
+}
+# The last 通過 of a round completes the task (services.acceptance._passed).
+TASK_DONE = _("Passed. This was the last acceptance answer: the task is now done.")
+
+
+def answered_message(verdict) -> str:
+    """Return what to tell whoever just answered `verdict` (as services.acceptance
+    .acceptance_answer returned it): the answer recorded, and when it was the last 通過
+    of the round, that the task is now done."""
+    if verdict.acceptance.outcome == AcceptanceOutcome.PASSED:
+        return str(TASK_DONE)
+    return str(ANSWERED[verdict.decision])
 
 
 class AcceptanceAnswerForm(ActionForm):

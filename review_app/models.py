@@ -36,7 +36,9 @@ class TaskAcceptance(CaseRecord, models.Model):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="acceptances")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="acceptances"
+    )
     round = models.PositiveSmallIntegerField(_("submission"))
     completion_note = models.TextField(_("completion note"))
     submitted_by = models.ForeignKey(
@@ -84,7 +86,10 @@ class AcceptanceVerdict(CaseRecord, models.Model):
     case_path = "acceptance.task.request"
 
     acceptance = models.ForeignKey(
-        TaskAcceptance, on_delete=models.CASCADE, related_name="verdicts"
+        TaskAcceptance,
+        verbose_name=_("task acceptance"),
+        on_delete=models.CASCADE,
+        related_name="verdicts",
     )
     seat = models.CharField(_("reviews as"), max_length=12, choices=Seat.choices)
     reviewer = models.ForeignKey(
@@ -159,7 +164,10 @@ class FinalAcceptance(CaseRecord, models.Model):
     """The 成果驗收確認單 of a request, opened by the initiator once every task is done."""
 
     request = models.ForeignKey(
-        CollabRequest, on_delete=models.CASCADE, related_name="final_acceptances"
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="final_acceptances",
     )
     round = models.PositiveSmallIntegerField(_("round"))
     summary = models.TextField(_("summary of the results"))
@@ -194,7 +202,12 @@ class FinalSignature(CaseRecord, models.Model):
 
     case_path = "final.request"
 
-    final = models.ForeignKey(FinalAcceptance, on_delete=models.CASCADE, related_name="signatures")
+    final = models.ForeignKey(
+        FinalAcceptance,
+        verbose_name=_("final acceptance"),
+        on_delete=models.CASCADE,
+        related_name="signatures",
+    )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
     )
@@ -246,7 +259,10 @@ class Retrospective(CaseRecord, models.Model):
     """
 
     request = models.OneToOneField(
-        CollabRequest, on_delete=models.CASCADE, related_name="retrospective"
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="retrospective",
     )
     due_date = models.DateField(_("due"))
     highlights = models.TextField(_("highlights"), blank=True)
@@ -287,7 +303,10 @@ class RetrospectiveAction(CaseRecord, models.Model):
     case_path = "retrospective.request"
 
     retrospective = models.ForeignKey(
-        Retrospective, on_delete=models.CASCADE, related_name="actions"
+        Retrospective,
+        verbose_name=_("retrospective"),
+        on_delete=models.CASCADE,
+        related_name="actions",
     )
     description = models.TextField(_("improvement action"))
     department = models.ForeignKey(
@@ -315,7 +334,10 @@ class DepartmentContribution(CaseRecord, models.Model):
     case_path = "retrospective.request"
 
     retrospective = models.ForeignKey(
-        Retrospective, on_delete=models.CASCADE, related_name="contributions"
+        Retrospective,
+        verbose_name=_("retrospective"),
+        on_delete=models.CASCADE,
+        related_name="contributions",
     )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
@@ -343,7 +365,10 @@ class FeedbackInvitation(CaseRecord, models.Model):
     """A participant asked, at completion, to fill in the 協作反饋表."""
 
     request = models.ForeignKey(
-        CollabRequest, on_delete=models.CASCADE, related_name="feedback_invitations"
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="feedback_invitations",
     )
     user = models.ForeignKey(
         USER, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="+"
@@ -368,7 +393,9 @@ class Feedback(CaseRecord, models.Model):
     """A 協作反饋表 (FK + yyyymm + 3 digits); the PMO records its handling."""
 
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
-    request = models.ForeignKey(CollabRequest, on_delete=models.PROTECT, related_name="feedback")
+    request = models.ForeignKey(
+        CollabRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="feedback"
+    )
     author = models.ForeignKey(
         USER, verbose_name=_("given by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -495,7 +522,12 @@ class Suggestion(ConcurrentTransitionMixin, models.Model):
 class SuggestionEvent(StateLog):
     """A line of a suggestion's history: who moved it, when, from, to and why."""
 
-    suggestion = models.ForeignKey(Suggestion, on_delete=models.CASCADE, related_name="events")
+    suggestion = models.ForeignKey(
+        Suggestion,
+        verbose_name=_("process-improvement suggestion"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
 
     class Meta(StateLog.Meta):
         verbose_name = _("suggestion history")
@@ -508,15 +540,21 @@ class SuggestionEvent(StateLog):
 # --- archive 歸檔 / knowledge base 知識庫 ------------------------------------------------
 
 
-class ArchiveEntry(models.Model):
+class ArchiveEntry(CaseRecord, models.Model):
     """A case filed in the knowledge base under "name-date", with its searchable text.
 
     Written once, by the archiving, in the same transaction that makes the case
     read-only; search looks at `search_text` (name, background, goals, retrospective).
+    Read-only with the rest of the case (CaseRecord, and its trigger in review_app
+    migration 0004): the archiving inserts it just before the flag flips, so the
+    insert passes and every later save, update or delete is refused.
     """
 
     request = models.OneToOneField(
-        CollabRequest, on_delete=models.PROTECT, related_name="archive_entry"
+        CollabRequest,
+        verbose_name=_("request"),
+        on_delete=models.PROTECT,
+        related_name="archive_entry",
     )
     title = models.CharField(_("filed as"), max_length=140)
     archived_by = models.ForeignKey(

@@ -20,7 +20,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Prefetch, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -33,10 +43,11 @@ from collab.models import Department
 from requests_app import admin as request_admin
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
+from requests_app.models import RequestDepartment
 
-from . import permissions, services
+from . import permissions, selectors, services
 from .choices import RaciRole, TaskState
-from .models import BreakdownSignature, Task, TaskAssignment
+from .models import Breakdown, BreakdownSignature, Task, TaskAssignment
 
 SERVICE_ERRORS = (PermissionDenied, ValidationError, services.TaskConflict, services.TaskRefused)
 
@@ -440,7 +451,90 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
         )
 
 
-# --- signatures ----------------------------------------------------------------------
+# --- breakdowns and signatures ---------------------------------------------------------
+
+
+class BreakdownAwaitingMeFilter(admin.SimpleListFilter):
+    """The breakdowns waiting for the person's 簽署, as head or as a deputy acting today
+    (selectors.breakdowns_awaiting_signature, the rule of the to-do page)."""
+
+    title = _("awaiting my signature")
+    parameter_name = "awaiting_me"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "1":
+            return queryset
+        waiting = {
+            item.request.pk for item in selectors.breakdowns_awaiting_signature(request.user)
+        }
+        return queryset.filter(request_id__in=waiting)
+
+
+def _count(queryset, outer: str):
+    """A correlated COUNT of `queryset`'s rows, grouped on the `outer` reference; 0 when
+    there are none."""
+    counted = queryset.order_by().values(outer).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted), 0)
+
+
+@admin.register(Breakdown)
+class BreakdownAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
+    """The 任務分工表 of the requests, with how many departments signed the current
+    version; read-only. Heads filter those awaiting their signature, and sign on the
+    portal's breakdown page (services.breakdown_sign, as everywhere)."""
+
+    list_display = ["request", "request_state", "version", "signed", "updated_at", "sign_page"]
+    list_display_links = ["request"]
+    list_filter = [BreakdownAwaitingMeFilter, "request__state"]
+    search_fields = ["request__number", "request__name"]
+    list_select_related = ["request"]
+    show_full_result_count = False
+    fields = ["request", "request_state", "version", "signed", "updated_at", "sign_page"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        visible = request_permissions.visible_requests(request.user)
+        current = BreakdownSignature.objects.filter(
+            breakdown=OuterRef("pk"), version=OuterRef("version"), voided_at__isnull=True
+        )
+        departments = RequestDepartment.objects.filter(request=OuterRef("request"))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(request__in=visible)
+            .annotate(
+                signed_count=_count(current, "breakdown"),
+                department_count=_count(departments, "request"),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("request state"), ordering="request__state")
+    def request_state(self, obj):
+        return obj.request.get_state_display()
+
+    @admin.display(description=_("signed"))
+    def signed(self, obj):
+        return f"{obj.signed_count} / {obj.department_count}"
+
+    @admin.display(description=_("breakdown"))
+    def sign_page(self, obj):
+        return format_html(
+            '<a href="{}#signatures">{}</a>',
+            reverse("tasks_app:breakdown", args=[obj.request_id]),
+            gettext("Open the breakdown in the portal"),
+        )
 
 
 @admin.register(BreakdownSignature)

@@ -21,6 +21,7 @@ class TasksAppConfig(AppConfig):
         request_hooks.register_after_confirm(task_services.breakdown_generate)
         services.ROLE_PERMISSIONS[services.HEAD_GROUP] |= {
             "tasks_app.view_task",
+            "tasks_app.view_breakdown",
             "tasks_app.view_breakdownsignature",
         }
         for role in ("pmo", "admin"):
@@ -32,10 +33,12 @@ class TasksAppConfig(AppConfig):
                 "tasks_app.add_taskassignment",
                 "tasks_app.change_taskassignment",
                 "tasks_app.delete_taskassignment",
+                "tasks_app.view_breakdown",
                 "tasks_app.view_breakdownsignature",
             }
         services.ROLE_PERMISSIONS["executive"] |= {
             "tasks_app.view_task",
+            "tasks_app.view_breakdown",
             "tasks_app.view_breakdownsignature",
         }
         demo.register(task_demo.seed_tasks, order=20)

@@ -31,7 +31,7 @@ class Breakdown(CaseRecord, models.Model):
     """
 
     request = models.OneToOneField(
-        CollabRequest, on_delete=models.CASCADE, related_name="breakdown"
+        CollabRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="breakdown"
     )
     version = models.PositiveIntegerField(_("version"), default=1)
     last_sequence = models.PositiveSmallIntegerField(_("last task number"), default=0)
@@ -50,7 +50,12 @@ class BreakdownSignature(CaseRecord, models.Model):
 
     case_path = "breakdown.request"
 
-    breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="signatures")
+    breakdown = models.ForeignKey(
+        Breakdown,
+        verbose_name=_("task breakdown"),
+        on_delete=models.CASCADE,
+        related_name="signatures",
+    )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
     )
@@ -91,7 +96,9 @@ class BreakdownSignature(CaseRecord, models.Model):
 
 
 class Task(CaseRecord, ConcurrentTransitionMixin, models.Model):
-    request = models.ForeignKey(CollabRequest, on_delete=models.PROTECT, related_name="tasks")
+    request = models.ForeignKey(
+        CollabRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="tasks"
+    )
     sequence = models.PositiveSmallIntegerField(_("sequence"), editable=False)
     number = models.CharField(_("number"), max_length=24, unique=True, editable=False)
     name = models.CharField(_("task name"), max_length=120)
@@ -261,7 +268,9 @@ class TaskAssignment(CaseRecord, models.Model):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="assignments"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("person"),
@@ -302,7 +311,9 @@ class ProgressUpdate(CaseRecord, models.Model):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="progress_updates")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="progress_updates"
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT
     )
@@ -333,7 +344,9 @@ class DueDateChange(CaseRecord, models.Model):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="due_changes")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="due_changes"
+    )
     old_due_at = models.DateTimeField(_("old due"))
     new_due_at = models.DateTimeField(_("new due"))
     reason = models.TextField(_("reason"))
@@ -357,7 +370,9 @@ class TaskDeliverable(CaseRecord, models.Model):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliverables")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="deliverables"
+    )
     round = models.PositiveSmallIntegerField(
         _("submission"), default=1, help_text=_("Each submission of the task is a new version.")
     )
@@ -382,7 +397,9 @@ class TaskDeliverable(CaseRecord, models.Model):
 class TaskComment(CaseRecord, models.Model):
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="comments"
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
@@ -409,7 +426,9 @@ class CollabAsk(CaseRecord, models.Model):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="asks")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="asks"
+    )
     asked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("asked by"),
@@ -470,7 +489,9 @@ class TaskEvent(CaseRecord, StateLog):
 
     case_path = "task.request"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=TaskEventKind.choices)
 
     class Meta(StateLog.Meta):

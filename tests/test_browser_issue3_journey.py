@@ -106,10 +106,11 @@ def _file_and_submit(page, live_server, people, depts, tmp_path) -> CollabReques
 
     departments = page.get_by_role("region", name="協作部門")
     rows = departments.locator("[data-formset-row]")
-    # The first row is the initiator's own department, already marked as the lead.
+    # Nothing is filled in for the initiator: they list their own department, as the lead.
     first = rows.nth(0)
-    assert first.get_by_role("combobox", name="部門").input_value() == str(mkt.pk)
-    assert first.get_by_label("主導部門").is_checked()
+    assert first.get_by_role("combobox", name="部門").input_value() == ""
+    first.get_by_role("combobox", name="部門").select_option(label=mkt.name)
+    first.get_by_label("主導部門").check()
     for index, dept in [(1, tech), (2, fin)]:
         departments.get_by_role("button", name="新增部門").click()
         rows.nth(index).get_by_role("combobox", name="部門").select_option(label=dept.name)

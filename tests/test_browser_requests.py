@@ -42,8 +42,10 @@ def test_staff_files_and_submits_a_request_and_a_head_approves_it(page, live_ser
     page.fill("#id_expected_completion", "2030-06-30")
     page.fill("#id_background", "會員資料分散在兩個系統，客服查詢耗時。")
     page.fill("#id_data_needs", "會員名單\n訂單紀錄")
-    # The first department row is the staff member's own, as lead; add the partner.
-    assert page.input_value("#id_departments-0-department") == str(mkt.pk)
+    # Nothing is filled in: the staff member lists their own department, then the partner.
+    assert page.input_value("#id_departments-0-department") == ""
+    page.select_option("#id_departments-0-department", str(mkt.pk))
+    page.check("#id_departments-0-is_lead")
     page.click('[data-formset-add="departments"]')
     page.select_option("#id_departments-1-department", str(tech.pk))
     page.fill("#id_goals-0-description", "會員登入轉換率提升")

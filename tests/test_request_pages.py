@@ -322,11 +322,15 @@ def test_create_page_refuses_people_without_a_department(client):
     assert client.get(reverse("requests_app:create")).status_code == 403
 
 
-def test_create_page_starts_with_own_department_as_lead(client, staff, department):
+def test_create_page_fills_in_no_department_and_says_each_one_reviews(client, staff, department):
+    """The initiator's own department is not pre-filled as the lead: every department
+    listed reviews the request, and the help text says so."""
     client.force_login(staff)
-    form = client.get(reverse("requests_app:create")).context["formsets"][0]
+    response = client.get(reverse("requests_app:create"))
+    form = response.context["formsets"][0]
     assert form.prefix == "departments"
-    assert form.forms[0].initial == {"department": department.pk, "is_lead": True}
+    assert len(form.forms) == 1 and not form.forms[0].initial
+    assert "此處列出的每個部門（包括主導部門）都會審核此需求" in response.content.decode()
 
 
 def test_create_and_submit_through_the_form(

@@ -91,7 +91,7 @@ def test_final_acceptance_and_retrospective_in_the_browser(page, live_server, pm
     _submit(page, page.locator("[data-retrospective-save]"), detail)
     achievement = page.locator("#retrospective-goals [data-percent]").first
     assert achievement.get_attribute("data-percent") == "120.0"
-    assert "120.0%" in achievement.inner_text()
+    assert "120%" in achievement.inner_text()
     assert page.locator("#retrospective-actions [data-action]").count() == 2
     _shot(page, "retrospective")
     _submit(page, page.locator("[data-retrospective-file]"), detail)

@@ -157,7 +157,7 @@ def test_retrospective_pdf_has_target_actual_achievement_and_the_rest(client, pr
         "月活躍用戶增長",
         "15%",
         "18%",
-        "120.0%",
+        "120%",
         "每日站會同步進度",
         "需求變更未走流程導致開發返工",
         "建立需求變更評審機制",

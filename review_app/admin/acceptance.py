@@ -22,8 +22,8 @@ from requests_app.admin import ArchivedCaseAdminMixin, ArchivedCaseInlineMixin
 from tasks_app import permissions as task_permissions
 from tasks_app.services import TaskConflict, TaskRefused
 
-from ..acceptance_forms import AcceptanceAnswerForm
-from ..choices import AcceptanceOutcome, Verdict
+from ..acceptance_forms import AcceptanceAnswerForm, answered_message
+from ..choices import AcceptanceOutcome
 from ..models import AcceptanceVerdict, TaskAcceptance
 from ..permissions import acceptance as permissions
 from ..services import acceptance as services
@@ -187,7 +187,7 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
         form = AcceptanceAnswerForm(request.POST, verdict=verdict)
         if form.is_valid():
             try:
-                services.acceptance_answer(
+                answered = services.acceptance_answer(
                     verdict=verdict,
                     by=request.user,
                     decision=form.cleaned_data["decision"],
@@ -200,12 +200,7 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
                 self.message_user(request, _error_text(exc), messages.ERROR)
                 return HttpResponseRedirect(request.path)
             else:
-                label = Verdict(form.cleaned_data["decision"]).label
-                self.message_user(
-                    request,
-                    gettext("Your answer “%(answer)s” was recorded.") % {"answer": label},
-                    messages.SUCCESS,
-                )
+                self.message_user(request, answered_message(answered), messages.SUCCESS)
                 return HttpResponseRedirect(request.path)
         self.message_user(request, gettext("Please correct the errors below."), messages.ERROR)
         request._acceptance_form = form

@@ -46,7 +46,7 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from collab import calendar, notifications
 from collab import selectors as org
@@ -208,7 +208,7 @@ def _check_answer(decision: str, reason: str, rectify_due_at: dt.datetime | None
 
 def _verdict_comment(verdict: AcceptanceVerdict) -> str:
     seat = str(verdict.department) if verdict.department_id else verdict.get_seat_display()
-    text = f"{seat}: {verdict.get_decision_display()}"
+    text = seat + pgettext("label suffix", ": ") + verdict.get_decision_display()
     if verdict.rectify_due_at:
         deadline = f"{timezone.localtime(verdict.rectify_due_at):%Y-%m-%d %H:%M}"
         text += " " + _("(rectify by %(deadline)s)") % {"deadline": deadline}
@@ -246,6 +246,9 @@ def acceptance_answer(
     the seat was answered or the round closed meanwhile, ValidationError (keyed by
     decision, reason, rectify_due_at) for a bad answer. The last 通過 completes the task;
     a 需整改 or a 不通過 closes the round at once (module docstring).
+
+    Returns the answered seat; its `acceptance.outcome` is PASSED when this answer was
+    the round's last 通過 and the task is now 已完成 (what the answer page then says).
     """
     task_id = TaskAcceptance.objects.values_list("task_id", flat=True).get(pk=verdict.acceptance_id)
     task = Task.objects.select_for_update().select_related("request").get(pk=task_id)

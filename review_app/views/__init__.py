@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 from requests_app import permissions as request_permissions
 from requests_app import selectors as request_selectors
 from tasks_app import discussion_views as task_discussion
+from tasks_app import selectors as task_selectors
 
 from . import acceptance, archive, closing, feedback
 
@@ -19,13 +20,15 @@ AREAS = (
 
 def todo(request):
     """List what waits on the user: reviews to answer, requests to confirm or revise,
-    the 協作請求 asked of them or of their departments, and each review_app area's
-    items (acceptance answers, final signatures, retrospectives, feedback forms)."""
+    task breakdowns to sign, the 協作請求 asked of them or of their departments, and
+    each review_app area's items (acceptance answers, final signatures,
+    retrospectives, feedback forms)."""
     user = request.user
     context = {
         "reviews": request_selectors.reviews_todo(user=user),
         "to_confirm": list(request_selectors.requests_awaiting_confirmation(user=user)),
         "to_revise": list(request_selectors.requests_to_revise(user=user)),
+        "breakdowns_to_sign": task_selectors.breakdowns_awaiting_signature(user),
         "asks": task_discussion.asks_waiting_on(user),
         "today": timezone.localdate(),
     }
@@ -38,6 +41,7 @@ def todo(request):
         context["reviews"]
         or context["to_confirm"]
         or context["to_revise"]
+        or context["breakdowns_to_sign"]
         or context["asks"]
         or area_count
     )

@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tasks_app import permissions as task_permissions
@@ -23,24 +22,13 @@ from tasks_app import views as task_views
 from tasks_app.models import Task
 from tasks_app.services import TaskConflict, TaskRefused
 
-from ..acceptance_forms import AcceptanceAnswerForm
+from ..acceptance_forms import AcceptanceAnswerForm, answered_message
 from ..choices import AcceptanceOutcome, Verdict
 from ..models import AcceptanceVerdict, TaskAcceptance
 from ..permissions import acceptance as permissions
 from ..services import acceptance as services
 
 PANEL_TEMPLATE = "review_app/acceptance/_panel.html"
-
-SUCCESS = {
-    Verdict.PASSED: gettext_lazy("Your answer “passed” was recorded."),
-    Verdict.RECTIFY: gettext_lazy(
-        "The deliverable was sent back for rectification by the deadline."
-    ),
-    Verdict.FAILED: gettext_lazy(
-        "The deliverable failed acceptance and went back to be re-planned."
-    ),
-}
-
 
 # --- the task page's panel ---------------------------------------------------------------
 
@@ -123,12 +111,11 @@ def answer(request, pk):
     if not form.is_valid():
         messages.error(request, _("Please correct the errors below."))
         return again()
-    decision = form.cleaned_data["decision"]
     try:
-        services.acceptance_answer(
+        answered = services.acceptance_answer(
             verdict=verdict,
             by=request.user,
-            decision=decision,
+            decision=form.cleaned_data["decision"],
             reason=form.cleaned_data["reason"],
             rectify_due_at=form.rectify_due_at(),
         )
@@ -139,7 +126,7 @@ def answer(request, pk):
     except (services.AcceptanceConflict, TaskConflict, TaskRefused) as exc:
         messages.error(request, str(exc))
         return again()
-    messages.success(request, SUCCESS[decision])
+    messages.success(request, answered_message(answered))
     return redirect(task.get_absolute_url() + "#acceptance")
 
 

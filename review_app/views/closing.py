@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from collab.pdf import pdf_response
+from collab.ratelimits import rate_limited
 from requests_app import services as request_services
 from requests_app.choices import RequestState
 from requests_app.forms import department_choices
@@ -323,6 +324,7 @@ def retrospective_file(request, pk):
 
 
 @require_safe
+@rate_limited("pdf")
 def final_acceptance_pdf(request, pk):
     """Print the 成果驗收確認單: tasks with their acceptance, the summary, the signatures."""
     sheet = selectors.final_sheet(user=request.user, request_pk=pk)
@@ -330,6 +332,7 @@ def final_acceptance_pdf(request, pk):
 
 
 @require_safe
+@rate_limited("pdf")
 def retrospective_pdf(request, pk):
     """Print the 復盤報告."""
     sheet = selectors.retrospective_sheet(user=request.user, request_pk=pk)

@@ -312,7 +312,7 @@ OUTBOX_RETRY_FOR = env.int("OUTBOX_RETRY_FOR", default=4 * 24 * 3600)  # then: f
 OUTBOX_SWEEP_GRACE = env.int("OUTBOX_SWEEP_GRACE", default=60)  # s before the sweeper steps in
 OUTBOX_SWEEP_LIMIT = 2000  # rows one sweep queues
 OUTBOX_BATCH = 20  # rows one delivery task sends
-# healthz reports "error" when a message has waited longer than this.
+# /healthz reports the outbox "late" (not the web unhealthy) once a message waits this long.
 OUTBOX_HEALTH_MAX_AGE = env.int("OUTBOX_HEALTH_MAX_AGE", default=3600)
 # django-celery-beat's DatabaseScheduler, seeding missing entries only (collab/beat.py).
 CELERY_BEAT_SCHEDULER = "collab.beat:CollabScheduler"

@@ -575,6 +575,27 @@ class WarningPeriodFilter(admin.SimpleListFilter):
         return queryset.filter(period=self.value()) if self.value() else queryset
 
 
+class AwaitingMySignatureFilter(admin.SimpleListFilter):
+    """ "Awaiting my signature": the rows one of whose departments waits on the person,
+    as head or as a deputy acting today. A subclass says which rows (`awaiting`), from
+    the selector its to-do page uses, and which field holds their id (`field`)."""
+
+    title = _("awaiting my signature")
+    parameter_name = "awaiting_me"
+    field = "pk"
+
+    def awaiting(self, request) -> set[int]:
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "1":
+            return queryset
+        return queryset.filter(**{f"{self.field}__in": self.awaiting(request)})
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """A record the engine writes: viewed in admin, never added, changed or deleted."""
 

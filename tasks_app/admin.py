@@ -39,6 +39,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from collab.admin import AwaitingMySignatureFilter
 from collab.models import Department
 from requests_app import admin as request_admin
 from requests_app import permissions as request_permissions
@@ -454,23 +455,14 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
 # --- breakdowns and signatures ---------------------------------------------------------
 
 
-class BreakdownAwaitingMeFilter(admin.SimpleListFilter):
-    """The breakdowns waiting for the person's 簽署, as head or as a deputy acting today
-    (selectors.breakdowns_awaiting_signature, the rule of the to-do page)."""
+class BreakdownAwaitingMeFilter(AwaitingMySignatureFilter):
+    """The breakdowns waiting for the person's 簽署 (selectors.breakdowns_awaiting_signature,
+    the rule of the to-do page)."""
 
-    title = _("awaiting my signature")
-    parameter_name = "awaiting_me"
+    field = "request_id"
 
-    def lookups(self, request, model_admin):
-        return [("1", _("Yes"))]
-
-    def queryset(self, request, queryset):
-        if self.value() != "1":
-            return queryset
-        waiting = {
-            item.request.pk for item in selectors.breakdowns_awaiting_signature(request.user)
-        }
-        return queryset.filter(request_id__in=waiting)
+    def awaiting(self, request):
+        return {item.request.pk for item in selectors.breakdowns_awaiting_signature(request.user)}
 
 
 def _count(queryset, outer: str):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -50,10 +51,7 @@ def org(db):
     admin = UserFactory(role=Role.ADMIN, department=None)
     services.user_sync_access(admin)
 
-    class Org:
-        pass
-
-    o = Org()
+    o = SimpleNamespace()
     o.mkt, o.cs, o.ops = mkt, cs, ops
     o.mkt_head, o.cs_head = _make_head(mkt), _make_head(cs)
     o.mkt_staff, o.cs_staff = UserFactory(department=mkt), UserFactory(department=cs)

@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from collab.admin import AwaitingMySignatureFilter as BaseAwaitingFilter
 from requests_app import permissions as request_permissions
 from requests_app import services as request_services
 from requests_app.admin import ArchivedCaseAdminMixin, ArchivedCaseInlineMixin
@@ -97,20 +98,11 @@ class FinalSignatureInline(_ReadOnlyInline):
         )
 
 
-class AwaitingMySignatureFilter(admin.SimpleListFilter):
+class AwaitingMySignatureFilter(BaseAwaitingFilter):
     """The open final acceptances one of whose departments waits on the person."""
 
-    title = _("awaiting my signature")
-    parameter_name = "awaiting_me"
-
-    def lookups(self, request, model_admin):
-        return [("1", _("Yes"))]
-
-    def queryset(self, request, queryset):
-        if self.value() != "1":
-            return queryset
-        waiting = [s.signature.final_id for s in selectors.signatures_awaiting(request.user)]
-        return queryset.filter(pk__in=waiting)
+    def awaiting(self, request):
+        return {s.signature.final_id for s in selectors.signatures_awaiting(request.user)}
 
 
 @admin.register(FinalAcceptance)

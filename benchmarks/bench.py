@@ -403,10 +403,14 @@ def _subjects(like: dict | None = None) -> dict:
         state=RequestState.IN_PROGRESS, is_archived=False
     ).annotate(n_tasks=tasks(), n_updates=updates())
     if "case" in like:
-        n_tasks, n_updates = like["case"]
-        ongoing = ongoing.annotate(
-            gap=Abs(F("n_tasks") - n_tasks) * 10 + Abs(F("n_updates") - n_updates)
-        ).order_by("gap", "pk")
+        n_tasks, n_updates, initiator_is_staff = like["case"]
+        # The viewer alike too: the navbar asks a staff user one more question (may
+        # they name deputies?), which is the viewer's role, not the portfolio's size.
+        ongoing = (
+            ongoing.filter(initiator__is_staff=initiator_is_staff)
+            .annotate(gap=Abs(F("n_tasks") - n_tasks) * 10 + Abs(F("n_updates") - n_updates))
+            .order_by("gap", "pk")
+        )
     else:
         ongoing = ongoing.annotate(gap=Abs(F("n_tasks") - CASE_TASKS)).order_by(
             "gap", "-n_updates", "pk"
@@ -435,7 +439,8 @@ def _traits(subjects: dict) -> dict:
     if subjects["staff"] is not None:
         traits["staff"] = (subjects["staff"].open_r, subjects["staff"].watched)
     if subjects["case"] is not None:
-        traits["case"] = (subjects["case"].n_tasks, subjects["case"].n_updates)
+        case = subjects["case"]
+        traits["case"] = (case.n_tasks, case.n_updates, case.initiator.is_staff)
     if subjects["closed"] is not None:
         traits["closed"] = (subjects["closed"].n_tasks,)
     return traits

@@ -81,11 +81,15 @@ def test_bench_pages_run_as_many_queries_on_four_times_the_data():
     traits = bench._traits(small_subjects)
 
     scale.seed_scale(**LARGE, reset=True)
-    # The same head's department; a person and cases with about twice as much.
+    # The same head's department; a person and cases with about twice as much, the
+    # case viewed by an initiator of the same kind (staff or not).
     bigger = {
         key: values if key == "head" else tuple(2 * n for n in values)
         for key, values in traits.items()
+        if key != "case"
     }
+    n_tasks, n_updates, initiator_is_staff = traits["case"]
+    bigger["case"] = (2 * n_tasks, 2 * n_updates, initiator_is_staff)
     large_subjects = bench._subjects(like=bigger)
     large = _count(_pages(large_subjects))
 

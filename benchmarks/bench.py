@@ -526,7 +526,7 @@ def measure(
 
     bare_url = reverse("bench-bare")
     bare_before = add("bare", "bare page (base.html)", "bare", pages.fetcher(staff, bare_url))
-    dashboard = reverse("review_app:dashboard")
+    dashboard = reverse("portfolio_app:dashboard")
     add("dashboard_pmo", "dashboard (PMO)", "page", pages.fetcher(pmo, dashboard))
     add("dashboard_head", "dashboard (head)", "page", pages.fetcher(head, dashboard))
     add("my_tasks", "我的任務 (staff)", "page", pages.fetcher(staff, reverse("tasks_app:mine")))
@@ -616,7 +616,7 @@ def measure(
             "pdf_analysis",
             "PDF 協作分析報告",
             subjects["executive"],
-            "review_app:analysis-pdf",
+            "portfolio_app:analysis-pdf",
             [],
             f"?month={last_month}",
         )
@@ -696,13 +696,14 @@ SELECT dh.department_id, h.id, h.username, h.email
   FROM collab_department_heads dh JOIN collab_user h ON h.id = dh.user_id
  WHERE h.is_active
 """
-DUE_SOON_WHERE = """t.state IN ('todo', 'in_progress') AND t.due_at > %(now)s
+DUE_SOON_WHERE = """t.state IN ('todo', 'in_progress') AND t.due_at >= %(now)s
    AND ((t.importance = 'normal' AND t.due_at <= %(normal)s)
      OR (t.importance = 'important' AND t.due_at <= %(important)s)
      OR (t.importance = 'urgent' AND t.due_at <= %(urgent)s))"""
 STALE_WHERE = """t.state = 'in_progress'
-   AND (t.last_progress_at < %(cutoff)s
-        OR (t.last_progress_at IS NULL AND t.started_at < %(cutoff)s))"""
+   AND COALESCE(t.last_progress_at, t.started_at) <= CASE t.importance
+       WHEN 'important' THEN %(stale_important)s WHEN 'urgent' THEN %(stale_urgent)s
+       ELSE %(stale_normal)s END"""
 OVERDUE_WHERE = "t.state IN ('todo', 'in_progress') AND t.due_at < %(now)s"
 ASKS = """
 SELECT k.id, k.content, k.expected_date, t.id, t.number, k.asked_by_id, ab.username, ab.email,
@@ -759,34 +760,33 @@ SELECT c.id, c.round, c.due_date, c.submitted_at, t.id, t.number, t.name,
 
 
 def _scan_params(now) -> dict:
-    """The thresholds of the daily rules at `now`, read as the rules read them."""
+    """The thresholds of the daily rules at `now`, read as the rules read them (the
+    task rules' moments from tasks_app.deadlines)."""
     import datetime as dt
 
     from django.utils import timezone
 
-    from collab import calendar
     from collab.models import WarningRule
+    from tasks_app.deadlines import Deadlines
 
     rules = {r.code: r for r in WarningRule.objects.all()}
     today = timezone.localdate(now)
+    deadlines = Deadlines(now=now, rules=rules)
 
     def days(code, attr, default):
         rule = rules.get(code)
         value = getattr(rule, attr, None) if rule else None
         return default if value is None else value
 
-    def end_of(day):
-        return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
-
     return {
         "now": now,
         "today": today,
-        "normal": end_of(calendar.add_working_days(today, days("task_due_soon", "days", 1))),
-        "important": end_of(
-            calendar.add_working_days(today, days("task_due_soon", "important_days", 2))
-        ),
-        "urgent": end_of(calendar.add_working_days(today, days("task_due_soon", "urgent_days", 3))),
-        "cutoff": now - dt.timedelta(days=days("task_stale", "days", 3)),
+        "normal": deadlines.due_soon_by("normal"),
+        "important": deadlines.due_soon_by("important"),
+        "urgent": deadlines.due_soon_by("urgent"),
+        "stale_normal": deadlines.stale_since("normal"),
+        "stale_important": deadlines.stale_since("important"),
+        "stale_urgent": deadlines.stale_since("urgent"),
         "retro_cutoff": now - dt.timedelta(days=days("retrospective_overdue", "days", 7)),
     }
 

@@ -7,7 +7,10 @@ in memory and Celery runs in-process, so that nothing leaves the machine.
 """
 
 from collab.settings.base import *  # noqa: F403
-from collab.settings.base import SILENCED_SYSTEM_CHECKS, database_tuned, env
+from collab.settings.base import INSTALLED_APPS, SILENCED_SYSTEM_CHECKS, database_tuned, env
+
+# seed_scale fills the bench databases; it is a development tool (devtools_app).
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools_app"]
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]

@@ -1,9 +1,11 @@
 import inspect
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import CharField, Count, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
@@ -14,7 +16,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMObjectTransition, FSMTransitionContext
 
-from . import calendar, outbox, services, warnings
+from . import calendar, errors, outbox, services, warnings
+from .formats import join_list
 from .models import (
     CalendarDay,
     Delegation,
@@ -32,21 +35,197 @@ admin.site.site_title = _("Collaboration portal")
 admin.site.index_title = _("Management")
 
 
-class ServiceTransitionsAdminMixin:
+class _AdminRefused(Exception):
+    """Carries a service's refusal out of an admin save or delete, so that Django rolls
+    back its transaction; ServiceAdminMixin then shows the refusal on the page."""
+
+    def __init__(self, error: Exception):
+        super().__init__(errors.message(error))
+        self.error = error
+
+
+class ServiceAdminMixin:
+    """For every admin whose writes go through services: a refusal is shown, never a 500.
+
+    - `message_refusal(request, exc)` reports a refusal (collab.errors.REFUSALS) as one
+      admin message.
+    - A save or delete that calls a service hands its refusal to `refuse(exc)`: Django's
+      transaction is rolled back, and the form is shown again as it was filled in, with
+      the service's reasons next to the fields they name (`service_fields` maps a
+      service's key to the form's field of another name) or above the form. A refused
+      delete is reported on `delete_refused_url`.
+    - A save whose form cannot show the reasons (its rows are inlines) hands its refusal
+      to `refuse_with_message(request, exc)` instead: the page comes back with the
+      message, and nothing is logged as changed.
+    """
+
+    service_fields: dict[str, str] = {}
+
+    def message_refusal(self, request, exc: Exception, level: int = messages.ERROR) -> None:
+        self.message_user(request, errors.message(exc), level)
+
+    def refuse(self, exc: Exception) -> NoReturn:
+        raise _AdminRefused(exc) from exc
+
+    def refuse_with_message(self, request, exc: Exception) -> None:
+        request._admin_refused_with_message = True
+        self.message_refusal(request, exc)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _AdminRefused as refused:
+            # The first attempt was rolled back; validate again, now with the reasons.
+            request._admin_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_admin_refusal", None)
+        if error is None:
+            return form_class
+        service_fields = self.service_fields
+
+        class RefusedForm(form_class):
+            """The same form, with the service's reasons for refusing the last save."""
+
+            def clean(self):
+                cleaned = super().clean()
+                if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+                    for key, texts in error.message_dict.items():
+                        name = service_fields.get(key, key)
+                        self.add_error(name if name in self.fields else None, texts)
+                else:
+                    self.add_error(None, errors.messages(error))
+                return cleaned
+
+        return RefusedForm
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except _AdminRefused as refused:
+            # The deletion was rolled back; say why.
+            self.message_refusal(request, refused.error)
+            return HttpResponseRedirect(self.delete_refused_url(request, object_id))
+
+    def delete_refused_url(self, request, object_id) -> str:
+        """Return where a refused delete goes back to: the object's page."""
+        opts = self.opts
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change", args=[unquote(object_id)]
+        )
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "_admin_refused_with_message", False):
+            return None
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_admin_refused_with_message", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
+class ServiceTransitionsAdminMixin(ServiceAdminMixin):
     """For django-fsm-2's FSMAdminMixin on admins whose transitions run through services.
 
-    The buttons are exactly `offered_transitions(request, obj)` (the subclass asks its
-    app's permissions), on the `state` field; the note or reason form of a transition
-    uses one shared template.
+    The one place that overrides django-fsm-2's private methods (`_get_fsm_extra_context`,
+    `_apply_fsm_transition`), so that no model transition ever runs in admin and an
+    upgrade of django-fsm-2 is checked here only. An app's admin says:
+
+    - `offered_transitions(request, obj)`: the buttons, from its app's permissions;
+    - `transition_names()`: the transitions a posted button may name at all;
+    - `run_transition(request, obj, name, expected_state=..., data=...)`: run one through
+      the same service as the portal page and return the moved object;
+    - `transition_done_message(obj)`: what to say once it moved;
+    - `transitions_closed(request, obj)`, optionally: why none may run at all (an
+      archived case; requests_app.admin.ArchivedCaseAdminMixin).
+
+    A button posted from the change page goes to the service, whose refusal says why (a
+    closed guard, someone else's act); a transition with a form (a reason, a note) asks
+    for it first on django-fsm-2's form page, open only for the offered transitions.
+    The state the person saw travels with the button (`fsm_expected_state_param`), so a
+    page that is out of date gets the service's conflict. The note or reason form uses
+    one shared template.
     """
 
     fsm_transition_form_template = "admin/collab/fsm_transition_form.html"
+    fsm_expected_state_param = "_fsm_expected_state"
 
     def offered_transitions(self, request, obj) -> list:
         raise NotImplementedError
 
-    def _get_fsm_extra_context(self, *, request, obj):
+    def transition_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def run_transition(self, request, obj, name: str, *, expected_state: str, data: dict):
+        raise NotImplementedError
+
+    def transition_done_message(self, obj) -> str:
+        raise NotImplementedError
+
+    def transitions_closed(self, request, obj) -> str | None:
+        return None
+
+    def _change_page(self, obj) -> HttpResponseRedirect:
+        opts = self.opts
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["fsm_expected_state_param"] = self.fsm_expected_state_param
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and self.fsm_post_param in request.POST:
+            return self._transition_button(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _transition_button(self, request, object_id):
+        """Handle a transition button without saving the form around it.
+
+        People who may only view the object (a head, or the PMO once a request is
+        submitted) still press buttons; the service decides whether they may act.
+        """
+        obj = self.get_object(request, unquote(object_id))
         if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        closed = self.transitions_closed(request, obj)
+        if closed is not None or request.POST.get(self.fsm_post_param) not in (
+            self.transition_names()
+        ):
+            self.message_user(
+                request, closed or gettext("This action is not possible now."), messages.ERROR
+            )
+            return HttpResponseRedirect(request.path)
+        # FSMAdminMixin.response_change sends a transition with a form to its form page,
+        # or runs _apply_fsm_transition and comes back to this page.
+        return self.response_change(request, obj)
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        closed = self.transitions_closed(request, obj)
+        if closed is not None or transition_name not in {
+            t.name for t in self.offered_transitions(request, obj)
+        }:
+            self.message_user(
+                request, closed or gettext("This action is not possible now."), messages.ERROR
+            )
+            return self._change_page(obj)
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    # django-fsm-2's private methods: the buttons offered, and running one.
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        if obj is None or self.transitions_closed(request, obj) is not None:
             return []
         offered = [
             FSMTransitionContext(
@@ -64,6 +243,26 @@ class ServiceTransitionsAdminMixin:
             )
         ]
 
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        """Run the transition through the app's service; never the model's method."""
+        closed = self.transitions_closed(request, obj)
+        if closed is not None:
+            self.message_user(request, closed, messages.ERROR)
+            return False
+        try:
+            moved = self.run_transition(
+                request,
+                obj,
+                transition_name,
+                expected_state=request.POST.get(self.fsm_expected_state_param) or obj.state,
+                data=dict(kwargs or {}),
+            )
+        except errors.REFUSALS as exc:
+            self.message_refusal(request, exc)
+            return False
+        self.message_user(request, self.transition_done_message(moved), messages.SUCCESS)
+        return True
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
@@ -78,7 +277,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("heads"))
     def head_names(self, obj):
-        return "、".join(str(user) for user in obj.heads.all())
+        return join_list(str(user) for user in obj.heads.all())
 
     def save_related(self, request, form, formsets, change):
         before = set(form.instance.heads.values_list("pk", flat=True)) if change else set()
@@ -161,16 +360,8 @@ class UserAdmin(DjangoUserAdmin):
         return super().get_search_results(request, queryset, search_term)
 
 
-class _DelegationRefused(Exception):
-    """The delegation service refused the save; the form is shown again with its reasons."""
-
-    def __init__(self, error: ValidationError):
-        super().__init__(str(error))
-        self.error = error
-
-
 @admin.register(Delegation)
-class DelegationAdmin(admin.ModelAdmin):
+class DelegationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Delegations, written only through the delegation services, as on the deputies page.
 
     A head sees the delegations they gave or received and manages those they gave, for
@@ -209,34 +400,6 @@ class DelegationAdmin(admin.ModelAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        error = getattr(request, "_delegation_refused", None)
-        if error is None:
-            return form_class
-
-        class RefusedForm(form_class):
-            """The same form, with the service's reasons for refusing the last save."""
-
-            def clean(self):
-                cleaned = super().clean()
-                if hasattr(error, "error_dict"):
-                    for field, texts in error.message_dict.items():
-                        self.add_error(field if field in self.fields else None, texts)
-                else:
-                    self.add_error(None, error.messages)
-                return cleaned
-
-        return RefusedForm
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _DelegationRefused as refused:
-            # The first attempt was rolled back; validate again, now with the reasons.
-            request._delegation_refused = refused.error
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
     def save_model(self, request, obj, form, change):
         if change and not form.has_changed():
             return
@@ -259,7 +422,7 @@ class DelegationAdmin(admin.ModelAdmin):
                     head=head or request.user, by=request.user, **values
                 )
         except ValidationError as exc:
-            raise _DelegationRefused(exc) from exc
+            self.refuse(exc)
         # The admin logs and redirects with the row the service saved.
         obj.pk, obj.head, obj.created_at = saved.pk, saved.head, saved.created_at
         obj._state.adding = False
@@ -268,15 +431,10 @@ class DelegationAdmin(admin.ModelAdmin):
         try:
             services.delegation_delete(delegation=obj, by=request.user)
         except ValidationError as exc:
-            raise _DelegationRefused(exc) from exc
+            self.refuse(exc)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except _DelegationRefused as refused:
-            for text in refused.error.messages:
-                self.message_user(request, text, messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:collab_delegation_changelist"))
+    def delete_refused_url(self, request, object_id) -> str:
+        return reverse("admin:collab_delegation_changelist")
 
     def delete_queryset(self, request, queryset):
         # Django has already refused the action if any row is not the person's to delete.
@@ -285,8 +443,7 @@ class DelegationAdmin(admin.ModelAdmin):
                 for delegation in list(queryset):
                     services.delegation_delete(delegation=delegation, by=request.user)
         except ValidationError as exc:
-            for text in exc.messages:
-                self.message_user(request, text, messages.ERROR)
+            self.message_refusal(request, exc)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
@@ -488,7 +645,7 @@ class WarningRuleAdmin(admin.ModelAdmin):
     @admin.display(description=_("recipients"))
     def recipients(self, obj):
         return (
-            "、".join(str(RECIPIENT_SHORT[name]) for name in RECIPIENT_FIELDS if getattr(obj, name))
+            join_list(str(RECIPIENT_SHORT[name]) for name in RECIPIENT_FIELDS if getattr(obj, name))
             or "—"
         )
 
@@ -526,7 +683,7 @@ class WarningRuleAdmin(admin.ModelAdmin):
         for name, meaning in THRESHOLD_HELP.items():
             if name in form.base_fields:
                 if name == "days":
-                    # Some rules count working days, others calendar days (stale): the
+                    # Some rules count working days, others calendar days (retrospective): the
                     # description says which, so the label does not claim either.
                     form.base_fields[name].label = gettext("Days (N)")
                 default = defaults.get(name)

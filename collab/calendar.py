@@ -12,6 +12,8 @@ from functools import lru_cache
 import holidays
 from django.conf import settings
 
+from .registry import add, registry
+
 
 @lru_cache(maxsize=32)
 def _public_holidays(country: str, year: int) -> frozenset[dt.date]:
@@ -71,14 +73,62 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     return count
 
 
-# Apps whose stored deadlines follow the calendar register a recompute function here
-# (requests_app: open reviews' due dates); collab calls them after any calendar change.
-_change_hooks: list = []
+class WorkingDays:
+    """Working-day arithmetic around one day, for a page or a scan that asks many times.
+
+    The administrators' days are read once for a window around `around` (one query),
+    and again only if a walk leaves it; add_working_days() and working_days_between()
+    read them per call. The answers are theirs: add(d, n) == add_working_days(d, n).
+    """
+
+    def __init__(self, around: dt.date, *, reach: int = 60):
+        self._country = _country()
+        self._start = around - dt.timedelta(days=reach)
+        self._end = around + dt.timedelta(days=reach)
+        self._overrides = _overrides(self._start, self._end)
+
+    def is_workday(self, day: dt.date) -> bool:
+        if not self._start <= day <= self._end:
+            # Widen to twice the distance: a long walk costs a few queries, not one a day.
+            reach = 2 * max((self._start - day).days, (day - self._end).days, 30)
+            self._start = min(self._start, day - dt.timedelta(days=reach))
+            self._end = max(self._end, day + dt.timedelta(days=reach))
+            self._overrides = _overrides(self._start, self._end)
+        return _is_workday(day, self._overrides, self._country)
+
+    def add(self, start: dt.date, days: int) -> dt.date:
+        """Return the date `days` working days after `start` (start itself not counted)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day, left = start, days
+        while left > 0:
+            day += dt.timedelta(days=1)
+            left -= self.is_workday(day)
+        return day
+
+    def subtract(self, end: dt.date, days: int) -> dt.date:
+        """Return the date `days` working days before `end` (end itself not counted)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day, left = end, days
+        while left > 0:
+            day -= dt.timedelta(days=1)
+            left -= self.is_workday(day)
+        return day
+
+    def between(self, start: dt.date, end: dt.date) -> int:
+        """Return how many working days lie after `start` up to and including `end`."""
+        count, day = 0, start
+        while day < end:
+            day += dt.timedelta(days=1)
+            count += self.is_workday(day)
+        return count
 
 
 def register_change_hook(hook) -> None:
-    if hook not in _change_hooks:
-        _change_hooks.append(hook)
+    """Register `hook()`, which recomputes deadlines an app stored (requests_app: open
+    reviews' due dates); collab calls every hook after any calendar change."""
+    add("calendar_change", hook)
 
 
 def calendar_day_save(*, day, is_workday: bool, name: str = ""):
@@ -107,5 +157,5 @@ def calendar_day_delete(*, day) -> None:
 
 def calendar_changed() -> None:
     """Let every registered app recompute the deadlines it stored."""
-    for hook in _change_hooks:
+    for hook in registry["calendar_change"]:
         hook()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from . import services
 from .choices import Role
 from .models import Delegation, Department, User
+from .registry import registry
 
 DEMO_PASSWORD = "collab-demo"  # documented in the README; demo accounts only
 
@@ -30,7 +31,7 @@ DEPARTMENTS = [
     ("ops", "運營部", "周俊賢", "洪佳穎"),
 ]
 
-_seeders: list[tuple[int, Callable[[], None]]] = []
+_seeders: list[tuple[int, Callable[[], None]]] = registry["demo_seeders"]
 
 
 def register(seeder: Callable[[], None], *, order: int) -> None:

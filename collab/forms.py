@@ -26,11 +26,16 @@ class BootstrapMixin:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
+    # A service's error key → the form's field that shows it, where the names differ.
+    service_fields: dict[str, str] = {}
+
     def add_service_error(self, error: ValidationError) -> None:
-        """Show a service's ValidationError next to the fields it names, or above the form."""
+        """Show a service's ValidationError next to the fields it names (through
+        `service_fields`), or above the form."""
         if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
+            for key, messages in error.message_dict.items():
+                name = self.service_fields.get(key, key)
+                self.add_error(name if name in self.fields else None, messages)
         else:
             self.add_error(None, error.messages)
 

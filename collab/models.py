@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import events
 from .choices import Role
 
 
@@ -238,11 +239,27 @@ class StateLog(models.Model):
         blank=True,
     )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    # Only what a person typed (a reason, a comment, a completion note). What the system
+    # says about the row is rendered from `params` when read (collab.events).
     comment = models.TextField(_("comment"), blank=True)
+    # The row's values (ids, numbers, ISO dates, names as data; "msg" where one kind has
+    # several sentences). The database default lets bulk loaders (seed_scale's COPY)
+    # leave the column out.
+    params = models.JSONField(_("parameters"), default=dict, blank=True, db_default={})
 
     class Meta:
         abstract = True
         ordering = ["at", "pk"]
+
+    @property
+    def system_text(self) -> str:
+        """The system's sentence about this row, in the reader's language ("" if none)."""
+        return events.describe(self)
+
+    @property
+    def text(self) -> str:
+        """What the row says: the system's sentence · the person's comment."""
+        return events.text(self)
 
 
 class WarningRule(models.Model):
@@ -277,9 +294,10 @@ class WarningRule(models.Model):
         ordering = ["code"]
 
     def __str__(self):
-        from . import warnings
+        # The rules' store (collab.registry), not collab.warnings, which imports this module.
+        from .registry import registry
 
-        spec = warnings.registry().get(self.code)
+        spec = registry["warning_rules"].get(self.code)
         return str(spec.label) if spec else self.code
 
 

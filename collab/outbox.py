@@ -27,7 +27,7 @@ makes the next attempt send it again; each row has one stable Message-ID
 message.
 
 Channels register from the app that owns the message (`register`), as the warning
-rules do: collab's notification e-mails and warning digests, review_app's monthly
+rules do: collab's notification e-mails and warning digests, portfolio_app's monthly
 report; the webhooks and chat robots of later issues are channels too. A channel's
 `build` returns something with a `send()` that raises on failure (an EmailMessage), or
 None when there is nothing to send any more (the recipient was deactivated).
@@ -43,12 +43,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from .models import OutboxMessage, User
+from .registry import registry
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class Channel:
     delivered: Callable[[OutboxMessage], None] | None = None
 
 
-_channels: dict[str, Channel] = {}
+_channels: dict[str, Channel] = registry["outbox_channels"]
 
 
 def register(
@@ -148,8 +150,6 @@ def kick(ids: Sequence[int]) -> bool:
     went stale when the broker restarted), no retry loop, so a page does not hang on a
     dead broker.
     """
-    from .tasks import outbox_deliver_task
-
     ids = list(ids)
     if not ids:
         return True
@@ -168,6 +168,15 @@ def kick(ids: Sequence[int]) -> bool:
         )
         return False
     return True
+
+
+# The delivery task is defined here, not in collab.tasks (which imports it from here):
+# kick() queues it, and collab.tasks calls this module, so importing it from there would
+# make an import cycle. It keeps the name it was registered under.
+@shared_task(name="collab.tasks.outbox_deliver_task", soft_time_limit=120, time_limit=150)
+def outbox_deliver_task(ids: list[int]) -> dict[str, int]:
+    """Send these outbox rows (each at most once; failures wait for their next attempt)."""
+    return deliver_many(ids)
 
 
 # --- delivering ------------------------------------------------------------------------

@@ -12,13 +12,15 @@ from django.utils.translation import gettext as _
 
 from .choices import Role
 from .models import Delegation, Department, User
+from .registry import registry
 
 HEAD_GROUP = "department-head"
 
-# Model permissions each role group holds in Django admin. Object scoping (which rows)
-# is done by the apps' permissions modules; these only open the admin pages.
-# Later apps extend this table from their AppConfig.ready().
-ROLE_PERMISSIONS: dict[str, set[str]] = {
+# Model permissions each role group holds in Django admin for collab's own pages. Object
+# scoping (which rows) is done by the apps' permissions modules; these only open the
+# admin pages. Later apps add theirs with collab.registry.grant() from AppConfig.ready();
+# role_permissions() is the whole table.
+BASE_ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN.value: {
         "collab.add_department",
         "collab.change_department",
@@ -67,6 +69,15 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+def role_permissions() -> dict[str, set[str]]:
+    """Return each role group's model permissions: collab's own plus every app's grants."""
+    table = {name: set(codes) for name, codes in BASE_ROLE_PERMISSIONS.items()}
+    for grants in registry["role_permissions"].values():
+        for name, codes in grants.items():
+            table.setdefault(name, set()).update(codes)
+    return table
+
+
 def _permissions(codes: set[str]) -> list[Permission]:
     perms = []
     for code in sorted(codes):
@@ -82,7 +93,7 @@ def _permissions(codes: set[str]) -> list[Permission]:
 def role_groups_ensure() -> dict[str, Group]:
     """Create or update one Group per role with exactly the permissions in the table."""
     groups = {}
-    for name, codes in ROLE_PERMISSIONS.items():
+    for name, codes in role_permissions().items():
         group, _created = Group.objects.get_or_create(name=name)
         group.permissions.set(_permissions(codes))
         groups[name] = group
@@ -114,7 +125,7 @@ def user_sync_access(user: User) -> None:
     names = {user.role}
     if user.headed_departments.exists():
         names.add(HEAD_GROUP)
-    managed = set(ROLE_PERMISSIONS)
+    managed = set(role_permissions())
     keep = list(user.groups.exclude(name__in=managed))
     user.groups.set(keep + list(Group.objects.filter(name__in=names)))
     is_staff = user.is_superuser or names != {Role.STAFF.value}

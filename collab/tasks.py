@@ -9,11 +9,8 @@ from celery import shared_task
 
 from . import outbox
 
-
-@shared_task(soft_time_limit=120, time_limit=150)
-def outbox_deliver_task(ids: list[int]) -> dict[str, int]:
-    """Send these outbox rows (each at most once; failures wait for their next attempt)."""
-    return outbox.deliver_many(ids)
+# Send these outbox rows (each at most once); defined in collab.outbox, which queues it.
+outbox_deliver_task = outbox.outbox_deliver_task
 
 
 @shared_task

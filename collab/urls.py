@@ -39,6 +39,8 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("tasks/", include("tasks_app.urls")),
     path("review/", include("review_app.urls")),
+    # The dashboard, the analysis and the to-do page keep their /review/ addresses.
+    path("review/", include("portfolio_app.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import health, notifications, permissions, selectors, services
+from . import errors, health, notifications, permissions, selectors, services
 from .forms import DelegationForm
 
 
@@ -113,8 +113,7 @@ def delegation_end(request, pk):
     try:
         kept = services.delegation_end(delegation=delegation, by=user)
     except ValidationError as exc:
-        for text in exc.messages:
-            messages.error(request, text)
+        errors.flash(request, exc)
     else:
         if kept is None:
             text = _("The delegation to %(deputy)s was removed.")

@@ -33,9 +33,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone, translation
+from django.utils import timezone, translation
 
-from . import outbox
+from . import formats, outbox
+from .choices import Role
 from .models import (
     Department,
     Notification,
@@ -45,6 +46,7 @@ from .models import (
     WarningItem,
     WarningRule,
 )
+from .registry import registry as registry_store
 
 DAILY = "daily"
 HOURLY = "hourly"
@@ -238,14 +240,24 @@ def link(viewname: str, suffix: str = "") -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}{suffix}"
 
 
-@lru_cache(maxsize=4096)
 def _date(value: dt.date) -> str:
-    return dateformat.format(value, "n月j日")
+    return _date_in(value, translation.get_language())
+
+
+def _moment(value: dt.datetime) -> str:
+    return _moment_in(value, translation.get_language())
+
+
+# Cached per language: a scan writes the same few days for many hits, in the language of
+# each recipient's digest (collab.formats says 3月6日 or Mar 6).
+@lru_cache(maxsize=4096)
+def _date_in(value: dt.date, language: str | None) -> str:
+    return formats.short_date(value)
 
 
 @lru_cache(maxsize=16384)
-def _moment(value: dt.datetime) -> str:
-    return dateformat.format(timezone.localtime(value), "n月j日 H:i")
+def _moment_in(value: dt.datetime, language: str | None) -> str:
+    return formats.short_datetime(value)
 
 
 def day_text(value: dt.date | dt.datetime | None) -> str:
@@ -262,7 +274,7 @@ def moment_text(value: dt.datetime | None) -> str:
     return "" if value is None else _moment(value)
 
 
-_registry: dict[str, RuleSpec] = {}
+_registry: dict[str, RuleSpec] = registry_store["warning_rules"]
 
 
 def register(spec: RuleSpec) -> None:
@@ -335,7 +347,7 @@ def find(*, now: dt.datetime, cadences: Iterable[str]) -> list[Finding]:
     (`make bench` runs this over 100k open tasks).
     """
     rules = rules_ensure()
-    pmo = list(User.objects.filter(role="pmo", is_active=True).values_list("pk", flat=True))
+    pmo = list(User.objects.filter(role=Role.PMO, is_active=True).values_list("pk", flat=True))
     findings: list[Finding] = []
     language = translation.override(settings.LANGUAGE_CODE)
     with paused_cycle_collection(), _shared_directory(), language:

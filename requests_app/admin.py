@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
+from collab import errors
 from collab.admin import ServiceTransitionsAdminMixin
+from collab.formats import join_list, list_separator
 
 from . import permissions, services
 from .choices import RequestState
@@ -37,14 +37,6 @@ from .models import (
     ResourceNeed,
 )
 
-# The errors a service raises for a person's act; each carries a translated message.
-SERVICE_ERRORS = (
-    PermissionDenied,
-    ValidationError,
-    services.RequestConflict,
-    services.TransitionRefused,
-)
-
 # Why a transition the person may run is not offered yet (its guard is closed). The
 # same texts as the services' refusals, so one translation serves both.
 # Transitions with a condition; when it is closed the page says why (services' words).
@@ -56,12 +48,6 @@ TRANSITION_HELP = {
     "complete": _("Close the request: its final acceptance has passed."),
     "cancel": _("Cancel the request; the reason is kept in its history and sent on."),
 }
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or gettext("This action is not possible now.")
 
 
 def _may_edit(user, obj: CollabRequest | None) -> bool:
@@ -139,31 +125,10 @@ class ArchivedCaseAdminMixin:
             kwargs["queryset"] = _open_cases_only(queryset, model)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    # django-fsm-2's FSMAdminMixin: no buttons on an archived case, and a posted one is
-    # refused (admins that run transitions through services get the services' refusal).
-
-    def _get_fsm_extra_context(self, *, request, obj):
-        if is_archived_case(obj):
-            return []
-        return super()._get_fsm_extra_context(request=request, obj=obj)
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        if is_archived_case(obj):
-            self.message_user(request, CaseArchived().messages[0], messages.ERROR)
-            return False
-        return super()._apply_fsm_transition(
-            obj=obj, transition_name=transition_name, request=request, kwargs=kwargs
-        )
-
-    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
-        obj = self.get_object(request, unquote(object_id))
-        if is_archived_case(obj):
-            self.message_user(request, CaseArchived().messages[0], messages.ERROR)
-            opts = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-            )
-        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+    def transitions_closed(self, request, obj) -> str | None:
+        """No state-machine button on an archived case, and a posted one is refused
+        (collab.admin.ServiceTransitionsAdminMixin asks)."""
+        return CaseArchived().messages[0] if is_archived_case(obj) else None
 
 
 class ArchivedCaseInlineMixin:
@@ -280,7 +245,7 @@ class AttachmentInline(_ReadOnlyInline):
     @admin.display(description=_("versions"))
     def version_links(self, obj):
         return format_html_join(
-            "、",
+            list_separator(),
             '<a href="{}">v{} {}</a>',
             (
                 (
@@ -318,11 +283,16 @@ class RequestEventInline(_ReadOnlyInline):
 
     model = RequestEvent
     verbose_name_plural = _("history")
-    fields = ["at", "kind", "from_label", "to_label", "by", "on_behalf_of", "department", "comment"]
+    fields = ["at", "kind", "from_label", "to_label", "by", "on_behalf_of", "department", "text"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by", "on_behalf_of", "department")
+
+    @admin.display(description=_("comment"))
+    def text(self, obj):
+        """The line's system text in the reader's language · the person's comment."""
+        return obj.text
 
     @staticmethod
     def _state_label(value: str) -> str:
@@ -346,9 +316,6 @@ class CollabRequestAdmin(
 ):
     fsm_fields = ["state"]
     fsm_forms = {"cancel": CancelForm}
-    # The state the person saw, posted back with a button so that a request that moved
-    # on meanwhile is refused as a conflict instead of being acted on blindly.
-    fsm_expected_state_param = "_fsm_expected_state"
     change_form_template = "admin/requests_app/collabrequest/change_form.html"
 
     list_display = [
@@ -492,24 +459,13 @@ class CollabRequestAdmin(
                 milestones=rows_of(Milestone, obj.milestones),
                 resource_needs=rows_of(ResourceNeed, obj.resource_needs),
             )
-        except SERVICE_ERRORS as exc:
-            request._request_admin_refused = True
-            self.message_user(request, _error_text(exc), messages.ERROR)
+        except errors.REFUSALS as exc:
+            self.refuse_with_message(request, exc)
 
     def construct_change_message(self, request, form, formsets, add=False):
         # The formsets are never saved themselves (request_save writes the rows), so
         # only the request's own fields go into the admin log.
         return super().construct_change_message(request, form, [], add)
-
-    def log_change(self, request, obj, message):
-        if not getattr(request, "_request_admin_refused", False):
-            return super().log_change(request, obj, message)
-        return None
-
-    def response_change(self, request, obj):
-        if getattr(request, "_request_admin_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
 
     # Transitions: offered through permissions, run through services
 
@@ -523,6 +479,19 @@ class CollabRequestAdmin(
     def get_fsm_services(self) -> dict:
         """Return the service behind each transition the admin offers, by name."""
         return {**services.TRANSITION_SERVICES, "cancel": services.request_cancel}
+
+    def transition_names(self) -> set[str]:
+        return set(self.get_fsm_services())
+
+    def run_transition(self, request, obj, name, *, expected_state, data):
+        service = self.get_fsm_services()[name]
+        return service(request=obj, by=request.user, expected_state=expected_state, **data)
+
+    def transition_done_message(self, obj) -> str:
+        return gettext("“%(request)s” is now “%(state)s”.") % {
+            "request": obj,
+            "state": obj.get_state_display(),
+        }
 
     def offered_transitions(self, request, obj: CollabRequest) -> list:
         """Return the transitions `request.user` may run on `obj` now, guards included."""
@@ -560,77 +529,12 @@ class CollabRequestAdmin(
         if obj is not None:
             offered = self.offered_transitions(request, obj)
             context["fsm_blocked_transitions"] = self.blocked_transitions(request, obj, offered)
-            context["fsm_expected_state_param"] = self.fsm_expected_state_param
             context["reviews_awaiting_user"] = list(
                 permissions.reviews_actable(request.user)
                 .filter(request=obj)
                 .select_related("department")
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "POST" and self.fsm_post_param in request.POST:
-            return self._transition_from_change_page(request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def _transition_from_change_page(self, request, object_id):
-        """Handle a transition button without saving the form around it.
-
-        People who may only view the request (a head, or the PMO once it is submitted)
-        still press buttons; the service decides whether they may act.
-        """
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        name = request.POST.get(self.fsm_post_param, "")
-        if name not in self.get_fsm_services():
-            self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
-            return HttpResponseRedirect(request.path)
-        # FSMAdminMixin.response_change sends a transition with a form (cancel) to its
-        # form page, or runs _apply_fsm_transition and comes back to this page.
-        return super().response_change(request, obj)
-
-    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        if transition_name not in {t.name for t in self.offered_transitions(request, obj)}:
-            self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
-            return HttpResponseRedirect(
-                reverse("admin:requests_app_collabrequest_change", args=[obj.pk])
-            )
-        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
-
-    def _execute_fsm_transition(self, *, transition_func, request, kwargs=None):
-        """Run the transition through its service; the model method is never called here."""
-        obj = transition_func.__self__
-        service = self.get_fsm_services()[transition_func.__name__]
-        expected = request.POST.get(self.fsm_expected_state_param) or obj.state
-        return service(request=obj, by=request.user, expected_state=expected, **(kwargs or {}))
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        try:
-            result = self._execute_fsm_transition(
-                transition_func=self._get_fsm_transition_func(
-                    obj=obj, transition_name=transition_name
-                ),
-                request=request,
-                kwargs=kwargs,
-            )
-        except SERVICE_ERRORS as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return False
-        self.message_user(
-            request,
-            gettext("“%(request)s” is now “%(state)s”.")
-            % {"request": result, "state": result.get_state_display()},
-            messages.SUCCESS,
-        )
-        return True
 
     # The bulk 確認立項
 
@@ -641,11 +545,11 @@ class CollabRequestAdmin(
         for obj in queryset:
             try:
                 services.request_confirm(request=obj, by=request.user, expected_state=obj.state)
-            except SERVICE_ERRORS as exc:
+            except errors.REFUSALS as exc:
                 self.message_user(
                     request,
                     gettext("Skipped “%(request)s”: %(reason)s")
-                    % {"request": obj, "reason": _error_text(exc)},
+                    % {"request": obj, "reason": errors.message(exc)},
                     messages.WARNING,
                 )
             else:
@@ -658,7 +562,7 @@ class CollabRequestAdmin(
                     "Confirmed %(count)d requests as projects: %(requests)s",
                     len(confirmed),
                 )
-                % {"count": len(confirmed), "requests": "、".join(str(r) for r in confirmed)},
+                % {"count": len(confirmed), "requests": join_list(str(r) for r in confirmed)},
                 messages.SUCCESS,
             )
         else:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST, require_safe
 
-from collab import uploads
+from collab import errors, uploads
 from collab.pdf import pdf_response
 from collab.ratelimits import rate_limited
 
@@ -89,9 +89,9 @@ def _upload(request, request_obj: CollabRequest) -> tuple[bool, str]:
             attachment=attachment,
         )
     except ValidationError as exc:
-        return False, " ".join(exc.messages)
+        return False, errors.message(exc)
     except PermissionDenied as exc:  # the request closed while the file was on its way
-        return False, str(exc) or _("You cannot add files to this request.")
+        return False, errors.message(exc, default=_("You cannot add files to this request."))
     return True, _("“%(name)s” was uploaded as version %(version)d.") % {
         "name": version.original_name,
         "version": version.version,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from collab.registry import registry
+
 from .choices import ReviewDecision
 
-_checks: dict[str, Callable] = {}
+_checks: dict[str, Callable] = registry["request_guards"]
 
 
 def register(name: str, check: Callable) -> None:

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-_after_confirm: list[Callable] = []
-_after_complete: list[Callable] = []
+from collab.registry import add, registry
 
 
 def register_after_confirm(hook: Callable) -> None:
-    if hook not in _after_confirm:
-        _after_confirm.append(hook)
+    """Run `hook(request=, by=)` inside the 確認立項 transaction (tasks_app: the draft
+    tasks from the departments' commitments)."""
+    add("after_confirm", hook)
 
 
 def run_after_confirm(*, request, by) -> None:
-    for hook in _after_confirm:
+    for hook in registry["after_confirm"]:
         hook(request=request, by=by)
 
 
 def register_after_complete(hook: Callable) -> None:
     """Run `hook(request=, by=)` inside the 已完成 transaction (review_app: the
     retrospective and the feedback forms)."""
-    if hook not in _after_complete:
-        _after_complete.append(hook)
+    add("after_complete", hook)
 
 
 def run_after_complete(*, request, by) -> None:
-    for hook in _after_complete:
+    for hook in registry["after_complete"]:
         hook(request=request, by=by)

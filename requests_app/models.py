@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from collab.errors import Refused
 from collab.models import Department, StateLog
 
 from . import guards
@@ -27,8 +28,12 @@ from .choices import (
 )
 
 
-class CaseArchived(ValidationError):
-    """A write to a case that is archived (歸檔): the whole case is read-only."""
+class CaseArchived(Refused, ValidationError):
+    """A write to a case that is archived (歸檔): the whole case is read-only.
+
+    A Refused (collab.errors) like every service refusal, and a ValidationError so that
+    model saves (admin, shell) and forms show it as one.
+    """
 
     def __init__(self, message=None):
         super().__init__(message or _("This case is archived and read-only."), code="archived")

@@ -168,29 +168,9 @@ def reviews_todo(*, user: User) -> list[DepartmentReview]:
     )
     if not reviews:
         return reviews
-    headed = set(user.headed_departments.values_list("pk", flat=True))
-    acting_for = {}
-    if any(r.department_id not in headed for r in reviews):
-        # The same choice as collab.selectors.department_actor: the earliest delegation.
-        delegations = (
-            org.delegations_active()
-            .filter(deputy=user)
-            .select_related("head")
-            .prefetch_related("head__headed_departments")
-            .order_by("start_date", "pk")
-        )
-        for delegation in delegations:
-            covered = (
-                [delegation.department_id]
-                if delegation.department_id
-                else [d.pk for d in delegation.head.headed_departments.all()]
-            )
-            for department_id in covered:
-                acting_for.setdefault(department_id, delegation.head)
+    acting_for = org.acting_for(user)
     for review in reviews:
-        review.acting_for = (
-            None if review.department_id in headed else acting_for.get(review.department_id)
-        )
+        review.acting_for = acting_for.get(review.department_id)
     return reviews
 
 

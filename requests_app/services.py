@@ -11,20 +11,22 @@ transition. ConcurrentTransitionMixin guards any save that bypasses the lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import can_proceed
 
 from collab import calendar, notifications, uploads
 from collab import selectors as org
+from collab.errors import Conflict, Refused
 from collab.models import Department, User
 from collab.numbering import next_number
+from collab.transitions import Machine
 
 from . import hooks, permissions
 from .choices import EventKind, RequestState, ReviewDecision
@@ -55,11 +57,11 @@ def review_working_days() -> int:
 NUMBER_PREFIX = "XQ"
 
 
-class RequestConflict(Exception):
+class RequestConflict(Conflict):
     """Someone else changed the request first; the message says what to do."""
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refused):
     """The transition is not allowed in the current state or its guard is closed."""
 
 
@@ -77,8 +79,13 @@ def event_log(
     to_state: str = "",
     comment: str = "",
     department: Department | None = None,
+    params: dict | None = None,
 ) -> RequestEvent:
-    """Write one line of the request's timeline."""
+    """Write one line of the request's timeline.
+
+    `comment` is only what a person typed; what the system says about the line goes in
+    `params` and is rendered when read, in the reader's language (collab.events).
+    """
     return RequestEvent.objects.create(
         request=request,
         kind=kind,
@@ -89,6 +96,7 @@ def event_log(
         to_state=to_state,
         comment=comment,
         department=department,
+        params=params or {},
     )
 
 
@@ -108,20 +116,26 @@ def refuse_archived(request: CollabRequest) -> None:
         )
 
 
+MACHINE = Machine(
+    model=CollabRequest,
+    conflict=RequestConflict,
+    refused=TransitionRefused,
+    moved=lambda locked: (
+        _(
+            "Someone else acted on this request first: it is now “%(state)s”. "
+            "Reload the page to see the change."
+        )
+        % {"state": locked.get_state_display()}
+    ),
+    raced=lambda: _("Someone else acted on this request first. Reload the page to see the change."),
+    refusal=lambda request, name: transition_refusal(request, name),
+    check=refuse_archived,
+)
+
+
 def _lock(request: CollabRequest, expected_state: str | None) -> CollabRequest:
     """Return the request re-read under a row lock; refuse if its state moved on."""
-    locked = CollabRequest.objects.select_for_update().get(pk=request.pk)
-    refuse_archived(locked)
-    expected = request.state if expected_state is None else expected_state
-    if locked.state != expected:
-        raise RequestConflict(
-            _(
-                "Someone else acted on this request first: it is now “%(state)s”. "
-                "Reload the page to see the change."
-            )
-            % {"state": locked.get_state_display()}
-        )
-    return locked
+    return MACHINE.lock(request, expected_state)
 
 
 def _transition(
@@ -133,28 +147,24 @@ def _transition(
     on_behalf_of: User | None = None,
     comment: str = "",
     extra_fields: Sequence[str] = (),
+    params: dict | None = None,
 ) -> RequestEvent:
     """Run transition `name` on a locked request, save it and log it."""
-    method = getattr(request, name)
-    from_state = request.state
-    if not can_proceed(method):
-        raise TransitionRefused(transition_refusal(request, name))
-    method()
-    try:
-        request.save(update_fields=["state", "updated_at", *extra_fields])
-    except ConcurrentTransition as exc:
-        raise RequestConflict(
-            _("Someone else acted on this request first. Reload the page to see the change.")
-        ) from exc
-    return event_log(
-        request=request,
-        kind=kind,
-        transition=name,
-        by=by,
-        on_behalf_of=on_behalf_of,
-        from_state=from_state,
-        to_state=request.state,
-        comment=comment,
+    return MACHINE.run(
+        request,
+        name,
+        fields=extra_fields,
+        log=lambda from_state, to_state: event_log(
+            request=request,
+            kind=kind,
+            transition=name,
+            by=by,
+            on_behalf_of=on_behalf_of,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            params=params,
+        ),
     )
 
 
@@ -178,23 +188,6 @@ def transition_refusal(request: CollabRequest, name: str) -> str:
     if name == "complete" and request.state == RequestState.IN_PROGRESS:
         return _("The request can be completed only after its final acceptance has passed.")
     return _("This action is not possible while the request is “%(state)s”.") % {"state": state}
-
-
-def heads_and_deputies(departments: Iterable[Department]) -> list[User]:
-    """Return the heads of the departments and whoever acts for them today."""
-    department_ids = [d.pk for d in departments]
-    heads = list(User.objects.filter(headed_departments__in=department_ids, is_active=True))
-    deputies = User.objects.filter(
-        pk__in=org.delegations_active()
-        .filter(head__in=heads)
-        .filter(Q(department__isnull=True) | Q(department__in=department_ids))
-        .values("deputy")
-    )
-    return heads + list(deputies)
-
-
-def _pmo_users() -> list[User]:
-    return list(User.objects.filter(role="pmo", is_active=True))
 
 
 # --- create and edit -----------------------------------------------------------------
@@ -365,7 +358,7 @@ def request_submit(
     )
     notifications.notify(
         event="request_submitted",
-        recipients=heads_and_deputies(departments),
+        recipients=org.heads_and_deputies(departments),
         context={"request": request, "due": due, "resubmission": resubmission},
         url=request.get_absolute_url(),
     )
@@ -424,7 +417,7 @@ def review_decide(
             )
             notifications.notify(
                 event="request_all_agreed",
-                recipients=[request.initiator, *_pmo_users()],
+                recipients=[request.initiator, *org.pmo_users()],
                 context={"request": request},
                 url=request.get_absolute_url(),
             )
@@ -472,7 +465,7 @@ def request_confirm(
     hooks.run_after_confirm(request=request, by=by)
     notifications.notify(
         event="request_confirmed",
-        recipients=[request.initiator, *heads_and_deputies(request.departments.all())],
+        recipients=[request.initiator, *org.heads_and_deputies(request.departments.all())],
         context={"request": request},
         url=request.get_absolute_url(),
     )
@@ -481,44 +474,70 @@ def request_confirm(
 
 @transaction.atomic
 def request_start(
+    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+) -> CollabRequest:
+    """The initiator or the PMO start the work once every involved head signed the
+    task breakdown (the admin's button; the last signature usually starts it first)."""
+    request = _lock(request, expected_state)
+    _check_source(request, "start")
+    if not permissions.can_start(by, request):
+        raise PermissionDenied(_("You cannot start this project."))
+    return request_start_unchecked(request=request, by=by, comment=comment)
+
+
+@transaction.atomic
+def request_start_unchecked(
     *,
     request: CollabRequest,
     by: User,
     comment: str = "",
     expected_state: str | None = None,
-    authorised: bool = False,
+    params: dict | None = None,
 ) -> CollabRequest:
-    """Start the work once every involved head signed the task breakdown.
+    """Start the work without asking whether `by` may: the caller has decided that.
 
-    `authorised` is set by the service that collected the last signature: the signing
-    head starts the work by signing, without being the initiator or the PMO.
+    Called by request_start after its check, and by the service that collected the
+    last signature (tasks_app.services.breakdown_sign): the signing head starts the
+    work by signing, without being the initiator or the PMO. The row is still locked,
+    the state compared and the transition's guard run.
     """
     request = _lock(request, expected_state)
     _check_source(request, "start")
-    if not authorised and not permissions.can_start(by, request):
-        raise PermissionDenied(_("You cannot start this project."))
-    _transition(request, "start", kind=EventKind.STARTED, by=by, comment=comment)
+    _transition(request, "start", kind=EventKind.STARTED, by=by, comment=comment, params=params)
     return request
 
 
 @transaction.atomic
 def request_complete(
+    *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
+) -> CollabRequest:
+    """The initiator or the PMO close the request once its final acceptance has passed
+    (the admin's button; the last signature usually completes it first)."""
+    request = _lock(request, expected_state)
+    _check_source(request, "complete")
+    if not permissions.can_complete(by, request):
+        raise PermissionDenied(_("You cannot complete this project."))
+    return request_complete_unchecked(request=request, by=by, comment=comment)
+
+
+@transaction.atomic
+def request_complete_unchecked(
     *,
     request: CollabRequest,
     by: User,
     comment: str = "",
     expected_state: str | None = None,
-    authorised: bool = False,
+    params: dict | None = None,
 ) -> CollabRequest:
-    """Close the request once its final acceptance has passed.
+    """Close the request without asking whether `by` may: the caller has decided that.
 
-    `authorised` is set by the final acceptance (review_app): the last department's
-    signature completes the request, whoever signed it.
+    Called by request_complete after its check, and by the final acceptance
+    (review_app.services.closing.final_sign): the last department's signature completes
+    the request, whoever signed it. The row is still locked, the state compared and
+    the transition's guard (the final acceptance passed) run.
     """
     request = _lock(request, expected_state)
     _check_source(request, "complete")
-    if not authorised and not permissions.can_complete(by, request):
-        raise PermissionDenied(_("You cannot complete this project."))
     request.completed_at = timezone.now()
     _transition(
         request,
@@ -527,6 +546,7 @@ def request_complete(
         by=by,
         comment=comment,
         extra_fields=["completed_at"],
+        params=params,
     )
     hooks.run_after_complete(request=request, by=by)
     return request
@@ -560,7 +580,7 @@ def request_cancel(
     if was_submitted:
         notifications.notify(
             event="request_cancelled",
-            recipients=[request.initiator, *heads_and_deputies(request.departments.all())],
+            recipients=[request.initiator, *org.heads_and_deputies(request.departments.all())],
             context={"request": request, "reason": reason},
             url=request.get_absolute_url(),
             actor=by,
@@ -639,8 +659,13 @@ def attachment_add(
     version.file.save(f"upload.{checked.extension}", file, save=False)
     try:
         version.save()
-        comment = f"{checked.name} v{number}" + (f" — {note}" if note else "")
-        event_log(request=request, kind=EventKind.ATTACHMENT, by=by, comment=comment)
+        event_log(
+            request=request,
+            kind=EventKind.ATTACHMENT,
+            by=by,
+            comment=note,
+            params={"attachment_id": attachment.pk, "file": checked.name, "version": number},
+        )
     except Exception:
         version.file.delete(save=False)  # keep no orphan file when the row is not written
         raise

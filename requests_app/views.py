@@ -1,8 +1,9 @@
 """Browser pages for requests: 我的需求, the request form, its detail page and its actions.
 
 Each view parses input, asks permissions.py, calls one service and redirects. The
-services raise PermissionDenied, ValidationError, RequestConflict and TransitionRefused
-with translated messages; the views show them without losing what the person typed.
+services raise PermissionDenied, ValidationError and collab.errors.ServiceError
+(RequestConflict, TransitionRefused) with translated messages; the views show them
+without losing what the person typed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from collab import errors
+from collab.errors import ServiceError
+
 from . import file_views, guards, permissions, selectors, services
 from .choices import RequestState, ReviewDecision
 from .forms import (
@@ -28,21 +32,9 @@ from .forms import (
     build_formsets,
     initial_rows,
 )
-from .services import RequestConflict, TransitionRefused
 
 PAGE_SIZE = 25
 SUBMIT, DRAFT = "submit", "draft"
-
-
-def _error_messages(exc: Exception) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return list(exc.messages)
-    return [str(exc)] if str(exc) else [_("You are not allowed to do this.")]
-
-
-def _flash_errors(request, exc: Exception) -> None:
-    for message in _error_messages(exc):
-        messages.error(request, message)
 
 
 def _expected_state(request) -> str | None:
@@ -149,8 +141,8 @@ def _save(request, *, instance):
     except ValidationError as exc:
         form.add_service_error(exc)
         return _render_form(request, form, formsets, instance=instance)
-    except (PermissionDenied, RequestConflict, TransitionRefused) as exc:
-        _flash_errors(request, exc)
+    except (PermissionDenied, ServiceError) as exc:
+        errors.flash(request, exc)
         return _render_form(request, form, formsets, instance=instance)
     if action == DRAFT:
         messages.success(request, _("The request was saved as a draft."))
@@ -159,11 +151,11 @@ def _save(request, *, instance):
         services.request_submit(
             request=saved, by=request.user, expected_state=shown_state or saved.state
         )
-    except (ValidationError, PermissionDenied, RequestConflict, TransitionRefused) as exc:
+    except errors.REFUSALS as exc:
         # The content is saved; only the submission failed. Go on editing the saved
         # request, so that nothing typed is lost and a second click cannot duplicate it.
         messages.warning(request, _("Your changes were saved, but the request was not submitted:"))
-        _flash_errors(request, exc)
+        errors.flash(request, exc)
         if permissions.can_edit(request.user, saved):
             return redirect("requests_app:edit", pk=saved.pk)
         return redirect(saved)
@@ -240,8 +232,8 @@ def _act(request, service, success: str, **kwargs):
         service(request=obj, by=request.user, expected_state=_expected_state(request), **kwargs)
     except PermissionDenied:
         raise
-    except (ValidationError, RequestConflict, TransitionRefused) as exc:
-        _flash_errors(request, exc)
+    except (ValidationError, ServiceError) as exc:
+        errors.flash(request, exc)
     else:
         messages.success(request, success)
     return redirect(obj)
@@ -312,8 +304,8 @@ def review_decide(request, pk, review_pk):
             )
         except ValidationError as exc:
             form.add_service_error(exc)
-        except (RequestConflict, TransitionRefused) as exc:
-            _flash_errors(request, exc)
+        except ServiceError as exc:
+            errors.flash(request, exc)
             return _back_to_detail(request, obj)
         else:
             if approve:

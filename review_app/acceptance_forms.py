@@ -12,6 +12,7 @@ import datetime as dt
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app.action_forms import ActionForm
@@ -38,7 +39,12 @@ def answered_message(verdict) -> str:
 
 
 class AcceptanceAnswerForm(ActionForm):
-    """通過, 需整改 (reason and rectification deadline) or 不通過 (reason)."""
+    """通過, 需整改 (reason and rectification deadline) or 不通過 (reason).
+
+    The deadline becomes the task's due date; `current_due_at` (the task's due date now)
+    is shown next to it, and a deadline before it needs `confirm_earlier` ticked (the
+    service's rule: services.acceptance._check_earlier).
+    """
 
     # The service's error keys → the form's fields.
     service_fields = {"rectify_due_at": "rectify_date", "new_due_at": "rectify_date"}
@@ -68,13 +74,27 @@ class AcceptanceAnswerForm(ActionForm):
         initial=DEFAULT_DUE_TIME,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
+    confirm_earlier = forms.BooleanField(
+        label=_("Move the due date earlier"),
+        required=False,
+        help_text=_(
+            "Tick when the deadline is before the task's current due date: the Responsible "
+            "person then has less time than planned."
+        ),
+    )
 
-    def __init__(self, *args, verdict=None, **kwargs):
+    def __init__(self, *args, verdict=None, current_due_at: dt.datetime | None = None, **kwargs):
         if verdict is not None:
             # Several seats can be answered on one page: distinct ids, names and prefixes.
             kwargs.setdefault("prefix", f"seat{verdict.pk}")
         super().__init__(*args, **kwargs)
         self.fields["decision"].widget.attrs["class"] = "form-check-input"
+        self.current_due_at = current_due_at
+        if current_due_at is not None:
+            due = date_format(timezone.localtime(current_due_at), "Y-m-d H:i")
+            self.fields["rectify_date"].help_text = _(
+                "Required for “needs rectification”: the new due date of the task (now %(due)s)."
+            ) % {"due": due}
 
     def rectify_due_at(self) -> dt.datetime | None:
         """Return the deadline as an aware datetime, None when no date was given."""

@@ -573,25 +573,3 @@ class ArchiveEntry(CaseRecord, models.Model):
 
     def get_absolute_url(self):
         return reverse("requests_app:detail", args=[self.request_id])
-
-
-# --- monthly collaboration analysis 協作分析報告 ----------------------------------------
-
-
-class AnalysisDispatch(models.Model):
-    """The monthly 協作分析報告 sent to the executives: one row per month, so a second
-    run of the beat job (or a retry) never sends the same month twice. The report itself
-    is rendered from the live data whenever it is opened."""
-
-    month = models.DateField(_("month"), unique=True, help_text=_("The first day of the month."))
-    recipients = models.TextField(_("recipients"), blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("analysis report dispatch")
-        verbose_name_plural = _("analysis report dispatches")
-        ordering = ["-month"]
-
-    def __str__(self):
-        return f"{self.month:%Y-%m}"

@@ -1,9 +1,7 @@
-"""The printable 成果驗收確認單 (final acceptance), 復盤報告 (retrospective) and the
-monthly 協作分析報告 (collaboration analysis).
+"""The printable 成果驗收確認單 (final acceptance) and 復盤報告 (retrospective).
 
-The first two take a sheet already read, and permission-checked, by
-review_app.selectors.closing; the analysis takes a report read by
-review_app.selectors.analysis over the scope review_app.permissions.analysis allows.
+Both take a sheet already read, and permission-checked, by review_app.selectors.closing.
+The monthly 協作分析報告 is portfolio_app's (portfolio_app.pdf).
 """
 
 from __future__ import annotations
@@ -13,12 +11,10 @@ from django.utils.translation import gettext as _
 
 from collab.pdf import render_pdf
 
-from .selectors.analysis import MonthlyAnalysis
 from .selectors.closing import FinalSheet, RetrospectiveView
 
 FINAL_ACCEPTANCE_TEMPLATE = "pdf/final_acceptance.html"
 RETROSPECTIVE_TEMPLATE = "pdf/retrospective.html"
-ANALYSIS_TEMPLATE = "pdf/analysis.html"
 
 
 def final_acceptance_pdf(sheet: FinalSheet) -> bytes:
@@ -41,13 +37,3 @@ def final_acceptance_filename(sheet: FinalSheet) -> str:
 
 def retrospective_filename(view: RetrospectiveView) -> str:
     return _filename(view.request, _("Retrospective"))
-
-
-def analysis_pdf(report: MonthlyAnalysis, *, request=None) -> bytes:
-    return render_pdf(
-        ANALYSIS_TEMPLATE, {"report": report, "printed_at": timezone.localtime()}, request=request
-    )
-
-
-def analysis_filename(report: MonthlyAnalysis) -> str:
-    return f"{_('Collaboration analysis report')} {report.month:%Y-%m}.pdf"

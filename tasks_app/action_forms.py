@@ -7,7 +7,6 @@ service's ValidationError next to the field it names (see `add_service_error`).
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -23,17 +22,6 @@ def _label(model, field: str):
 
 class ActionForm(BootstrapMixin, forms.Form):
     """A task action's form; a service's field names may differ from the form's."""
-
-    # The service's error key → the form field that shows it.
-    service_fields: dict[str, str] = {}
-
-    def add_service_error(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for key, messages in error.message_dict.items():
-                field = self.service_fields.get(key, key)
-                self.add_error(field if field in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
 
     def typed_text(self) -> list[tuple[str, str]]:
         """Return (label, text) for what was typed in the text fields, to keep it on screen."""

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections import Counter
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
     Count,
@@ -32,25 +32,23 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from collab.admin import AwaitingMySignatureFilter
+from collab import errors
+from collab.admin import AwaitingMySignatureFilter, ServiceAdminMixin
+from collab.formats import join_list
 from collab.models import Department
 from requests_app import admin as request_admin
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
 from requests_app.models import RequestDepartment
 
-from . import permissions, selectors, services
-from .choices import RaciRole, TaskState
+from . import deadlines, permissions, selectors, services
+from .choices import RaciRole
 from .models import Breakdown, BreakdownSignature, Task, TaskAssignment
-
-SERVICE_ERRORS = (PermissionDenied, ValidationError, services.TaskConflict, services.TaskRefused)
 
 # Fields task_save writes from its `data` argument; the rest of the task is its record.
 DATA_FIELDS = [
@@ -66,12 +64,6 @@ DATA_FIELDS = [
 ]
 
 
-def _error_text(exc: Exception) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return list(exc.messages)
-    return [str(exc) or gettext("This action is not possible now.")]
-
-
 def _may_edit(user, task: Task | None) -> bool:
     """Return True when `user` may change `task` in admin now (its breakdown is open)."""
     return (
@@ -81,14 +73,6 @@ def _may_edit(user, task: Task | None) -> bool:
         and user.has_perm("tasks_app.change_task")
         and permissions.can_edit_breakdown(user, task.request)
     )
-
-
-class _ServiceRefused(Exception):
-    """The service refused the save; the form is shown again with its reasons."""
-
-    def __init__(self, error: Exception):
-        super().__init__(str(error))
-        self.error = error
 
 
 # --- RACI inline ---------------------------------------------------------------------
@@ -134,20 +118,26 @@ class RaciFormSet(BaseInlineFormSet):
         )
         if doubled:
             errors.append(
-                gettext("%(people)s hold the same role twice.") % {"people": "、".join(doubled)}
+                gettext("%(people)s hold the same role twice.") % {"people": join_list(doubled)}
             )
         if errors:
             raise ValidationError(errors)
 
     def raci(self) -> dict:
         """Return the rows as services.task_save's RACI argument."""
-        raci: dict = {"C": [], "I": []}
-        for row in self.rows():
-            if row["role"] in (RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE):
-                raci[row["role"]] = row["user"]
-            else:
-                raci[row["role"]].append(row["user"])
-        return raci
+        return _raci((row["role"], row["user"]) for row in self.rows())
+
+
+def _raci(pairs) -> dict:
+    """Return (role, user) pairs as services.task_save's RACI argument: the R and the A
+    as one person each, C and I as lists."""
+    raci: dict = {RaciRole.CONSULTED: [], RaciRole.INFORMED: []}
+    for role, user in pairs:
+        if role in (RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE):
+            raci[role] = user
+        else:
+            raci[role].append(user)
+    return raci
 
 
 class TaskAssignmentInline(request_admin.ArchivedCaseInlineMixin, admin.TabularInline):
@@ -197,20 +187,34 @@ class TaskAssignmentInline(request_admin.ArchivedCaseInlineMixin, admin.TabularI
 
 
 class DueFilter(admin.SimpleListFilter):
+    """The timing verdicts of the task pages' badges (tasks_app.deadlines)."""
+
     title = _("timing")
     parameter_name = "timing"
+    conditions = {
+        "overdue": lambda d: d.overdue_q(),
+        "behind": lambda d: d.behind_q(),
+        "due_soon": lambda d: d.due_soon_q(),
+        "stale": lambda d: d.stale_q(),
+    }
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("Past due and not done"))]
+        return [
+            ("overdue", pgettext_lazy("task is late", "Overdue")),
+            ("behind", pgettext_lazy("task is late", "Behind plan")),
+            ("due_soon", _("Due soon")),
+            ("stale", _("No progress update")),
+        ]
 
     def queryset(self, request, queryset):
-        if self.value() == "overdue":
-            return queryset.exclude(state=TaskState.DONE).filter(due_at__lt=timezone.now())
+        condition = self.conditions.get(self.value())
+        if condition is not None:
+            return queryset.filter(condition(deadlines.Deadlines()))
         return queryset
 
 
 @admin.register(Task)
-class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
+class TaskAdmin(request_admin.ArchivedCaseAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "name",
@@ -309,23 +313,7 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
         if depends_on is not None and hasattr(depends_on.widget, "can_add_related"):
             # A predecessor is another task of the same breakdown, not a new one.
             depends_on.widget.can_add_related = False
-        error = getattr(request, "_task_service_error", None)
-        if error is None:
-            return form_class
-
-        class RefusedForm(form_class):
-            """The same form, with the service's reasons for refusing the last save."""
-
-            def clean(self):
-                cleaned = super().clean()
-                if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-                    for field, texts in error.message_dict.items():
-                        self.add_error(field if field in self.fields else None, texts)
-                else:
-                    self.add_error(None, _error_text(error))
-                return cleaned
-
-        return RefusedForm
+        return form_class
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "request":
@@ -381,12 +369,7 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
         if raci_formset is not None:
             raci = raci_formset.raci()
         else:
-            raci = {"C": [], "I": []}
-            for row in obj.assignments.select_related("user"):
-                if row.role in (RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE):
-                    raci[row.role] = row.user
-                else:
-                    raci[row.role].append(row.user)
+            raci = _raci((row.role, row.user) for row in obj.assignments.select_related("user"))
         try:
             saved = services.task_save(
                 request=data["request"] if not change else obj.request,
@@ -397,8 +380,8 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
                 depends_on=list(data.get("depends_on") or []),
                 task=obj if change else None,
             )
-        except SERVICE_ERRORS as exc:
-            raise _ServiceRefused(exc) from exc
+        except errors.REFUSALS as exc:
+            self.refuse(exc)  # the form comes back as filled in, with the reasons
         # The admin logs and redirects with the object the service made.
         obj.pk, obj.number, obj.sequence = saved.pk, saved.number, saved.sequence
         obj._state.adding = False
@@ -407,33 +390,13 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
         # The RACI rows are written by the service, not by the formset.
         return super().construct_change_message(request, form, [], add)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """Show the service's refusal on the form the person filled in, losing nothing."""
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _ServiceRefused as refused:
-            # The first attempt was rolled back; validate again, now with the reasons.
-            request._task_service_error = refused.error
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
     # Removing: only through services.task_remove
 
     def delete_model(self, request, obj):
         try:
             services.task_remove(task=obj, by=request.user)
-        except SERVICE_ERRORS as exc:
-            raise _ServiceRefused(exc) from exc
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except _ServiceRefused as refused:
-            # The deletion was rolled back; say why on the task's page.
-            for text in _error_text(refused.error):
-                self.message_user(request, text, messages.ERROR)
-            return HttpResponseRedirect(
-                reverse("admin:tasks_app_task_change", args=[unquote(object_id)])
-            )
+        except errors.REFUSALS as exc:
+            self.refuse(exc)  # rolled back; the task's page says why
 
     # Columns
 

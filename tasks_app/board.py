@@ -20,6 +20,7 @@ from requests_app import permissions as request_permissions
 from requests_app.models import CollabRequest, Milestone, RequestDepartment
 
 from .choices import RaciRole, RiskLevel, TaskState
+from .deadlines import Deadlines
 from .models import Breakdown, BreakdownSignature, ProgressUpdate, Task
 from .selectors import raci_of, tasks_with_people
 
@@ -36,8 +37,8 @@ class BoardTotals:
     """The board's headline, as in seed 004: "10 tasks, 6 done, 3 in progress, 1 late".
 
     Every task is counted in exactly one of done / in_progress / late / todo, so they
-    add up to total: a task that is late (Task.is_late: past due and not done, or behind
-    its even-pace plan) counts as late only. in_progress includes the tasks awaiting
+    add up to total: a task that is late (tasks_app.deadlines: overdue, or behind its
+    even-pace plan) counts as late only. in_progress includes the tasks awaiting
     acceptance (待驗收), also given on their own as `submitted`.
     """
 
@@ -60,23 +61,24 @@ class BoardTotals:
         return self.in_progress - self.submitted
 
 
-def task_bucket(task: Task) -> str:
+def task_bucket(task: Task, deadlines: Deadlines) -> str:
     """Return the one headline bucket of a task: done, late, in_progress or todo."""
     if task.state == TaskState.DONE:
         return "done"
-    if task.is_late:
+    if deadlines.is_late(task):
         return "late"
     if task.state in (TaskState.IN_PROGRESS, TaskState.SUBMITTED):
         return "in_progress"
     return "todo"
 
 
-def board_totals(tasks: Iterable[Task]) -> BoardTotals:
+def board_totals(tasks: Iterable[Task], deadlines: Deadlines | None = None) -> BoardTotals:
     """Count tasks into the board's buckets and average their completion percent."""
+    deadlines = deadlines or Deadlines()
     counts = {"done": 0, "late": 0, "in_progress": 0, "todo": 0}
     submitted = total = percent_sum = 0
     for task in tasks:
-        bucket = task_bucket(task)
+        bucket = task_bucket(task, deadlines)
         counts[bucket] += 1
         submitted += bucket == "in_progress" and task.state == TaskState.SUBMITTED
         total += 1
@@ -97,7 +99,7 @@ class DepartmentLoad:
     totals: BoardTotals
 
 
-def department_loads(tasks: Sequence[Task]) -> list[DepartmentLoad]:
+def department_loads(tasks: Sequence[Task], deadlines: Deadlines) -> list[DepartmentLoad]:
     """Return the totals per responsible department, in the order tasks first name them."""
     grouped: dict[int, list[Task]] = {}
     departments: dict[int, Department] = {}
@@ -105,7 +107,7 @@ def department_loads(tasks: Sequence[Task]) -> list[DepartmentLoad]:
         grouped.setdefault(task.responsible_department_id, []).append(task)
         departments[task.responsible_department_id] = task.responsible_department
     return [
-        DepartmentLoad(department=departments[pk], totals=board_totals(rows))
+        DepartmentLoad(department=departments[pk], totals=board_totals(rows, deadlines))
         for pk, rows in grouped.items()
     ]
 
@@ -115,7 +117,8 @@ def department_loads(tasks: Sequence[Task]) -> list[DepartmentLoad]:
 
 @dataclass
 class BoardTask:
-    """A task as the board lists it, with its RACI people already sorted out."""
+    """A task as the board lists it, with its RACI people already sorted out, and its
+    timing badges as `task.badges` (tasks_app.deadlines, as every task list shows them)."""
 
     task: Task
     responsible: User | None
@@ -164,7 +167,8 @@ def _first(people: list[User]) -> User | None:
 def request_board(*, user: User, request_pk) -> Board:
     """Return the 需求看板 of a request `user` may see (else 404)."""
     request = _request_for(user, request_pk, "milestones")
-    tasks = _tasks_of(request)
+    deadlines = Deadlines()
+    tasks = deadlines.mark(_tasks_of(request))
     rows = []
     for task in tasks:
         raci = raci_of(task)
@@ -173,15 +177,15 @@ def request_board(*, user: User, request_pk) -> Board:
                 task=task,
                 responsible=_first(raci[RaciRole.RESPONSIBLE]),
                 accountable=_first(raci[RaciRole.ACCOUNTABLE]),
-                bucket=task_bucket(task),
+                bucket=task_bucket(task, deadlines),
             )
         )
     milestones = list(request.milestones.all())
     board = Board(
         request=request,
         tasks=rows,
-        totals=board_totals(tasks),
-        departments=department_loads(tasks),
+        totals=board_totals(tasks, deadlines),
+        departments=department_loads(tasks, deadlines),
         milestones=milestones,
     )
     board.gantt = gantt_data(rows, milestones)
@@ -215,8 +219,8 @@ def gantt_data(rows: Sequence[BoardTask], milestones: Sequence[Milestone]) -> di
                 "state_label": str(task.get_state_display()),
                 "percent": 100 if task.state == TaskState.DONE else task.progress_percent,
                 "late": row.bucket == "late",
-                "overdue": task.is_overdue,
-                "behind": task.is_behind,
+                "overdue": task.badges.overdue,
+                "behind": task.badges.behind,
                 "department": str(task.responsible_department),
                 "responsible": str(row.responsible) if row.responsible else "",
                 "depends_on": [p.pk for p in task.depends_on.all() if p.pk in ids],

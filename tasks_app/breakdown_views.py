@@ -16,6 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from collab import errors
+from collab.errors import ServiceError
+from collab.formats import join_list
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
 from requests_app.models import CollabRequest
@@ -23,18 +26,9 @@ from requests_app.models import CollabRequest
 from . import permissions, selectors, services
 from .forms import TaskForm
 from .models import Breakdown
-from .services import TaskConflict, TaskRefused
 
 # States in which a request has (or had) a breakdown to show.
 BREAKDOWN_STATES = {RequestState.APPROVED, RequestState.IN_PROGRESS, RequestState.COMPLETED}
-
-
-def _flash_errors(request, exc: Exception) -> None:
-    if isinstance(exc, ValidationError):
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.error(request, str(exc) or _("This action is not possible now."))
 
 
 def _request_or_404(request, pk) -> CollabRequest:
@@ -174,8 +168,8 @@ def _task_form(request, obj: CollabRequest, *, task):
         form.add_service_error(exc)
         messages.error(request, _("Please correct the errors below."))
         return _render_form(request, obj, task, form)
-    except (TaskRefused, TaskConflict) as exc:
-        _flash_errors(request, exc)
+    except ServiceError as exc:
+        errors.flash(request, exc)
         return _render_form(request, obj, task, form)
     if task is None:
         messages.success(request, _("Task %(task)s was added.") % {"task": saved})
@@ -203,7 +197,7 @@ def _say_voided(request, obj: CollabRequest) -> None:
                 "The breakdown is now version %(version)d. The signatures of %(departments)s "
                 "were voided; their heads are asked to sign again."
             )
-            % {"version": breakdown.version, "departments": "、".join(names)},
+            % {"version": breakdown.version, "departments": join_list(names)},
         )
 
 
@@ -239,8 +233,8 @@ def task_remove(request, request_pk, pk):
         services.task_remove(task=task, by=request.user)
     except PermissionDenied:
         raise
-    except (ValidationError, TaskRefused, TaskConflict) as exc:
-        _flash_errors(request, exc)
+    except (ValidationError, ServiceError) as exc:
+        errors.flash(request, exc)
     else:
         messages.success(
             request, _("Task %(task)s was removed from the breakdown.") % {"task": label}
@@ -274,8 +268,8 @@ def sign(request, request_pk):
         )
     except PermissionDenied:
         raise
-    except (ValidationError, TaskRefused, TaskConflict) as exc:
-        _flash_errors(request, exc)
+    except (ValidationError, ServiceError) as exc:
+        errors.flash(request, exc)
         return redirect(_breakdown_url(obj))
     if signature.on_behalf_of_id:
         text = _(

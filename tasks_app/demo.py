@@ -6,7 +6,7 @@ tasks are started, logged, submitted and accepted by the people whose job it is.
 writes a state directly.
 
 The one exception is time: a seed runs in a second, but a stale task (no update for 3+
-days) needs an old progress update. `_backdate` moves the progress updates' times into
+working days) needs an old progress update. `_backdate` moves the progress updates' times into
 the past with a queryset update; it is demo-only and says so.
 
 Idempotent: each case is keyed on its request's name, and is only worked on while its
@@ -23,20 +23,21 @@ from django.utils import timezone
 
 from collab import selectors as org
 from collab.models import Department, User
+from collab.registry import registry
 from requests_app import demo as request_demo
 from requests_app import services as request_services
 from requests_app.choices import Priority, RequestState, ResourceKind
 from requests_app.models import CollabRequest
 
 from . import services
-from .choices import RiskLevel
+from .choices import RaciRole, RiskLevel
 from .models import Breakdown, ProgressUpdate, Task
 
 WEBSITE = "官網改版與會員中心升級"  # filed and confirmed by requests_app.demo
 
 # How a submitted delivery gets accepted: review_app registers its acceptance procedure
 # (every reviewer passes), since this app never imports it.
-_acceptors: list = []
+_acceptors: list = registry["demo_acceptors"]
 
 
 def register_acceptor(accept) -> None:
@@ -264,7 +265,7 @@ def _sign(request: CollabRequest, codes: list[str]) -> None:
 
 def _log(task: Task, updates: list[dict]) -> Task:
     """Log each update as the task's R; return the task fresh from the database."""
-    owner = task.assignments.get(role="R").user
+    owner = task.assignments.get(role=RaciRole.RESPONSIBLE).user
     made = []
     for update in updates:
         days_ago = update.pop("days_ago")
@@ -297,7 +298,7 @@ def _work(tasks: dict[str, Task]) -> None:
         return Task.objects.get(pk=tasks[name].pk)
 
     def owner(name: str) -> User:
-        return fresh(name).assignments.get(role="R").user
+        return fresh(name).assignments.get(role=RaciRole.RESPONSIBLE).user
 
     # Done: submitted, then passed by every reviewer (review_app's acceptance).
     name = "需求規格與驗收標準"
@@ -401,14 +402,15 @@ def _work(tasks: dict[str, Task]) -> None:
         ],
     )
 
-    # Stale: nothing logged for five days, and behind plan.
+    # Stale: nothing logged for eight days (over 3 working days even across a long
+    # weekend: stale counts working days), and behind plan.
     name = "上線計畫與對外公告"
     services.task_start(task=fresh(name), by=owner(name))
     _log(
         fresh(name),
         [
             {
-                "days_ago": 5,
+                "days_ago": 8,
                 "percent": 10,
                 "done": "完成上線時程草案。",
                 "problems": "法務審閱公告文案的時間尚未排定。",

@@ -7,7 +7,9 @@ service refuses (an @mention of someone who cannot see the task, say), htmx show
 form again with the typed text and the service's message, and a plain POST keeps the
 typed text in the session for the page it redirects to.
 
-The selectors at the top read only; they are candidates for tasks_app/selectors.py.
+The reads (which asks, with whom, in a fixed number of queries) are in
+tasks_app.selectors; who can see a task, and so may be @mentioned, in
+tasks_app.permissions.
 """
 
 from __future__ import annotations
@@ -18,17 +20,8 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import (
-    Case,
-    Count,
-    IntegerField,
-    Q,
-    QuerySet,
-    When,
-)
-from django.db.models import Value as V
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape, format_html
@@ -38,116 +31,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from collab import errors
 from collab import selectors as org
+from collab.errors import ServiceError
 from collab.forms import BootstrapMixin
-from collab.models import Department, User
+from collab.models import User
 
-from . import permissions, services
+from . import permissions, selectors, services
 from .choices import AskStatus
 from .models import CollabAsk, Task, TaskComment
-from .services import TaskConflict, TaskRefused
 
-# The roles for which User.sees_everything is true (with is_superuser).
 DRAFT_KEY = "task_discussion_draft"
 INBOX_PAGE_SIZE = 25
 
-
-# --- selectors -----------------------------------------------------------------------
-
-
-# Who can see a task (and so may be @mentioned) is a permission rule: it lives in
-# tasks_app.permissions next to visible_tasks, its mirror image.
-request_department_ids = permissions.request_department_ids
-mentionable_users = permissions.users_who_can_see
-
-
-def asks_answerable(user: User, *, department_ids: set[int] | None = None) -> QuerySet[CollabAsk]:
-    """Return the asks `user` may answer by permissions.can_answer_ask, as one query.
-
-    The person asked; for an ask to a department, its members, heads and their deputies.
-    """
-    if not (user.is_authenticated and user.is_active):
-        return CollabAsk.objects.none()
-    if department_ids is None:
-        # The same departments as permissions.can_answer_ask: own, led, deputised.
-        department_ids = org.user_department_ids(user) | set(
-            org.departments_actable(user=user).values_list("pk", flat=True)
-        )
-    return CollabAsk.objects.filter(
-        Q(to_user=user) | Q(to_user__isnull=True, to_department_id__in=department_ids),
-        task__request__is_archived=False,  # an archived case is read-only
-    )
-
-
-def _visible(user: User, asks: QuerySet[CollabAsk]) -> QuerySet[CollabAsk]:
-    """Keep the asks on tasks `user` can see (an ask never reveals a hidden task)."""
-    if user.sees_everything:
-        return asks
-    return asks.filter(task__in=permissions.visible_tasks(user).values("pk"))
-
-
-def _with_people(asks: QuerySet[CollabAsk]) -> QuerySet[CollabAsk]:
-    return asks.select_related(
-        "task",
-        "task__request",
-        "asked_by",
-        "asked_by__department",
-        "to_user",
-        "to_user__department",
-        "to_department",
-        "answered_by",
-    )
-
-
-def asks_waiting_on(user: User) -> list[CollabAsk]:
-    """Return the open asks to `user` or their departments, soonest expected first."""
-    asks = _visible(user, asks_answerable(user).filter(status=AskStatus.OPEN))
-    return list(_with_people(asks).order_by("expected_date", "created_at", "pk"))
-
-
-# Open asks first, then answered, then closed; the soonest expected first within each.
-ASK_ORDER = (
-    Case(
-        When(status=AskStatus.OPEN, then=V(0)),
-        When(status=AskStatus.ANSWERED, then=V(1)),
-        default=V(2),
-        output_field=IntegerField(),
-    ),
-    "expected_date",
-    "-created_at",
-    "-pk",
-)
-
+# The inbox's tabs; each code is a `box` of selectors.asks_for_inbox.
 INBOX_BOXES = {
     "to_me": gettext_lazy("Asked of me"),
     "departments": gettext_lazy("Asked of my departments"),
     "mine": gettext_lazy("Asked by me"),
 }
-
-
-def asks_for_inbox(
-    *, user: User, box: str, status: str = "", department_ids: set[int] | None = None
-) -> tuple[QuerySet[CollabAsk], dict[str, int]]:
-    """Return one inbox tab's asks (open first, soonest expected first) and the number
-    of open asks in each tab."""
-    if department_ids is None:
-        department_ids = org.user_department_ids(user)
-    filters = {
-        "to_me": Q(to_user=user),
-        "departments": Q(to_user__isnull=True, to_department_id__in=department_ids),
-        "mine": Q(asked_by=user),
-    }
-    visible = _visible(user, CollabAsk.objects.all())
-    counts = visible.aggregate(
-        **{
-            name: Count("pk", filter=condition & Q(status=AskStatus.OPEN))
-            for name, condition in filters.items()
-        }
-    )
-    asks = visible.filter(filters[box])
-    if status:
-        asks = asks.filter(status=status)
-    return _with_people(asks).order_by(*ASK_ORDER), counts
 
 
 # --- comments rendered with their mentions -------------------------------------------
@@ -179,15 +81,6 @@ def comment_html(comment: TaskComment) -> SafeString:
 
 
 # --- forms ---------------------------------------------------------------------------
-
-
-def _add_service_error(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError next to the fields it names, or above the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 class CommentForm(BootstrapMixin, forms.Form):
@@ -314,15 +207,11 @@ def discussion_context(
     bound = dict(bound or {})
     draft = _draft_forms(request, task)
     can_comment = permissions.can_comment(user, task)
-    comments = list(
-        task.comments.select_related("author", "author__department").prefetch_related("mentions")
-    )
+    comments = selectors.task_comments(task)
     for comment in comments:
         comment.html = comment_html(comment)
-    asks = list(_with_people(task.asks.all()).order_by(*ASK_ORDER))
-    answerable = set(
-        asks_answerable(user).filter(task=task, status=AskStatus.OPEN).values_list("pk", flat=True)
-    )
+    asks = selectors.task_asks(task)
+    answerable = selectors.open_asks_answerable(user, task=task)
     answer_forms = {}
     if draft.get("form") == "answer":
         answer_forms[draft.get("ask")] = AnswerForm(draft["data"], ask_pk=draft.get("ask"))
@@ -344,14 +233,14 @@ def discussion_context(
     comment_form = ask_form = None
     people: list[User] = []
     if can_comment:
-        departments = request_department_ids(task.request)
-        people = list(mentionable_users(task, departments=departments))
+        departments = permissions.request_department_ids(task.request)
+        people = list(permissions.users_who_can_see(task, departments=departments))
         comment_form = bound.get("comment") or CommentForm(
             draft["data"] if draft.get("form") == "comment" else None
         )
         ask_form = bound.get("ask") or AskForm(
             draft["data"] if draft.get("form") == "ask" else None,
-            departments=Department.objects.filter(pk__in=departments).order_by("code"),
+            departments=selectors.ask_departments(departments),
             people=[p for p in people if p.pk != user.pk],
         )
     return {
@@ -384,9 +273,7 @@ def discussion_context(
 
 
 def _task(request, pk) -> Task:
-    return permissions.get_visible_or_404(
-        request.user, pk, Task.objects.select_related("request", "responsible_department")
-    )
+    return selectors.task_for_discussion(request.user, pk)
 
 
 def _discussion_url(task: Task) -> str:
@@ -423,14 +310,12 @@ def _refused(request, task: Task, *, form_name: str, form, error, ask_pk=None):
     message + redirect, the typed text kept in the session for the task page."""
     if _in_place(request):
         if isinstance(error, ValidationError):
-            _add_service_error(form, error)
+            form.add_service_error(error)
         else:
-            form.add_error(None, str(error))
+            form.add_error(None, errors.message(error))
         bound = (ask_pk, form) if form_name == "answer" else form
         return _partial(request, task, bound={form_name: bound})
-    reasons = list(error.messages) if isinstance(error, ValidationError) else [str(error)]
-    for reason in reasons:
-        messages.error(request, reason)
+    errors.flash(request, error)
     if not _safe_next(request):
         request.session[DRAFT_KEY] = {
             "task": task.pk,
@@ -457,7 +342,7 @@ def _done(request, task: Task, message: str) -> HttpResponse:
 
 
 def _form_errors(form: forms.Form) -> ValidationError:
-    return ValidationError([e for errors in form.errors.values() for e in errors])
+    return ValidationError([e for texts in form.errors.values() for e in texts])
 
 
 @require_POST
@@ -479,11 +364,13 @@ def comment_add(request, pk):
 
 
 def _ask_form(request, task: Task) -> AskForm:
-    departments = request_department_ids(task.request)
-    people = mentionable_users(task, departments=departments).exclude(pk=request.user.pk)
+    departments = permissions.request_department_ids(task.request)
+    people = permissions.users_who_can_see(task, departments=departments).exclude(
+        pk=request.user.pk
+    )
     return AskForm(
         request.POST,
-        departments=Department.objects.filter(pk__in=departments).order_by("code"),
+        departments=selectors.ask_departments(departments),
         people=list(people),
     )
 
@@ -512,15 +399,11 @@ def ask_create(request, pk):
     return _done(request, task, _("Your request for help was sent."))
 
 
-def _ask(task: Task, ask_pk) -> CollabAsk:
-    return get_object_or_404(CollabAsk, pk=ask_pk, task=task)
-
-
 @require_POST
 def ask_answer(request, pk, ask_pk):
     """Answer an ask made to me or to my department."""
     task = _task(request, pk)
-    ask = _ask(task, ask_pk)
+    ask = selectors.task_ask(task, ask_pk)
     form = AnswerForm(request.POST, ask_pk=ask.pk)
     if ask.status != AskStatus.OPEN:
         # Someone answered first or the asker closed it.
@@ -535,8 +418,8 @@ def ask_answer(request, pk, ask_pk):
         services.ask_answer(ask=ask, by=request.user, answer=form.cleaned_data["answer"])
     except ValidationError as exc:
         return _refused(request, task, form_name="answer", form=form, error=exc, ask_pk=ask.pk)
-    except TaskConflict as exc:
-        return _conflict(request, task, str(exc))
+    except ServiceError as exc:
+        return _conflict(request, task, errors.message(exc))
     return _done(request, task, _("Your answer was sent."))
 
 
@@ -544,13 +427,11 @@ def ask_answer(request, pk, ask_pk):
 def ask_close(request, pk, ask_pk):
     """Close an ask I made (answered or no longer needed)."""
     task = _task(request, pk)
-    ask = _ask(task, ask_pk)
+    ask = selectors.task_ask(task, ask_pk)
     try:
         services.ask_close(ask=ask, by=request.user)
-    except (TaskConflict, TaskRefused) as exc:
-        return _conflict(request, task, str(exc))
-    except ValidationError as exc:  # the case is archived
-        return _conflict(request, task, " ".join(exc.messages))
+    except (ServiceError, ValidationError) as exc:  # ValidationError: the case is archived
+        return _conflict(request, task, errors.message(exc))
     return _done(request, task, _("The request for help was closed."))
 
 
@@ -563,17 +444,15 @@ def asks_inbox(request):
     if status not in AskStatus.values:
         status = ""
     department_ids = org.user_department_ids(request.user)
-    asks, counts = asks_for_inbox(
+    asks, counts = selectors.asks_for_inbox(
         user=request.user, box=box, status=status, department_ids=department_ids
     )
     page = Paginator(asks, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     answerable = set()
     if any(a.status == AskStatus.OPEN for a in rows):
-        answerable = set(
-            asks_answerable(request.user, department_ids=department_ids)
-            .filter(pk__in=[a.pk for a in rows], status=AskStatus.OPEN)
-            .values_list("pk", flat=True)
+        answerable = selectors.open_asks_answerable(
+            request.user, department_ids=department_ids, pk__in=[a.pk for a in rows]
         )
     for ask in rows:
         ask.can_answer = ask.pk in answerable

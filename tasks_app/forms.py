@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from collab.choices import Role
+from collab.formats import join_list
 from collab.forms import BootstrapMixin
 from collab.models import Department, User
 from requests_app.choices import Priority
@@ -22,9 +23,6 @@ from requests_app.models import CollabRequest
 from . import selectors
 from .models import DEFAULT_DUE_TIME, Task
 from .services import due_at
-
-# The service names some fields differently from the form.
-SERVICE_FIELDS = {"due_at": "due_date", "R": "responsible", "A": "accountable"}
 
 MAX_BUFFER_DAYS = 30
 
@@ -184,6 +182,9 @@ def _grouped_by_own_department(users) -> list:
 
 class TaskForm(BootstrapMixin, forms.Form):
     """One line of the 任務分工表 with its RACI, for services.task_save."""
+
+    # The service names some fields differently from the form.
+    service_fields = {"due_at": "due_date", "R": "responsible", "A": "accountable"}
 
     name = forms.CharField(label=_label("name"), max_length=120)
     description = forms.CharField(
@@ -361,18 +362,9 @@ class TaskForm(BootstrapMixin, forms.Form):
                 self.add_error(
                     name,
                     _("%(people)s already hold R or A on this task.")
-                    % {"people": "、".join(str(u) for u in doubled)},
+                    % {"people": join_list(str(u) for u in doubled)},
                 )
         return cleaned
-
-    def add_service_error(self, error: ValidationError) -> None:
-        """Show the service's ValidationError next to the fields it names."""
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                name = SERVICE_FIELDS.get(field, field)
-                self.add_error(name if name in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
 
     def service_arguments(self) -> dict:
         """Return the keyword arguments of services.task_save from the cleaned data."""

@@ -1,4 +1,9 @@
-"""Conditions of the task transitions, and the request guard this app completes."""
+"""Conditions of the task transitions.
+
+The request guard this app completes (the breakdown signed, 已立項 → 進行中) is a read of
+the breakdown: tasks_app.selectors.breakdown_signed. It is not here, as tasks_app.models
+imports this module and the selectors import the models.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +22,3 @@ def predecessors_done_or_overridden(task) -> bool:
     if task.dependency_override.strip():
         return True
     return not task.depends_on.exclude(state=TaskState.DONE).exists()
-
-
-def breakdown_signed(request) -> bool:
-    """The request's breakdown has tasks and a valid signature from every involved head.
-
-    Registered with requests_app.guards as the condition of 已立項 → 進行中.
-    """
-    from .selectors import breakdown_missing_signatures
-
-    breakdown = getattr(request, "breakdown", None)
-    if breakdown is None or not request.tasks.exists():
-        return False
-    return not breakdown_missing_signatures(breakdown)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-_after_submit: list[Callable] = []
-_task_page: list[Callable] = []
+from collab.registry import add, registry
 
 # Keys of a task-page hook's dict that add up instead of replacing each other: templates
 # included in the page's main column, and links shown in its actions card.
@@ -23,12 +22,11 @@ def register_after_submit(hook: Callable) -> None:
     `deliverables` are the TaskDeliverable rows of this submission. A hook that raises
     (ValidationError, PermissionDenied) undoes the whole submission.
     """
-    if hook not in _after_submit:
-        _after_submit.append(hook)
+    add("after_submit", hook)
 
 
 def run_after_submit(*, task, by, deliverables: Sequence) -> None:
-    for hook in _after_submit:
+    for hook in registry["after_submit"]:
         hook(task=task, by=by, deliverables=deliverables)
 
 
@@ -41,13 +39,12 @@ def register_task_page(hook: Callable) -> None:
     concatenated: "task_panels" (template names included in the page) and
     "task_page_actions" (dicts with label, url, icon and id for the actions card).
     """
-    if hook not in _task_page:
-        _task_page.append(hook)
+    add("task_page", hook)
 
 
 def task_page_context(user, task, **extra) -> dict:
     context: dict = {key: [] for key in LIST_KEYS}
-    for hook in _task_page:
+    for hook in registry["task_page"]:
         for key, value in hook(user, task, **extra).items():
             if key in LIST_KEYS:
                 context[key] = [*context[key], *value]

@@ -17,7 +17,7 @@ from collab.models import Department, StateLog
 from requests_app.choices import Priority
 from requests_app.models import CaseRecord, CollabRequest, DepartmentReview
 
-from . import guards
+from . import deadlines, guards
 from .choices import AskStatus, RaciRole, RiskLevel, TaskEventKind, TaskState
 
 DEFAULT_DUE_TIME = dt.time(17, 0)
@@ -191,39 +191,24 @@ class Task(CaseRecord, ConcurrentTransitionMixin, models.Model):
     def get_absolute_url(self):
         return reverse("tasks_app:detail", args=[self.pk])
 
+    # The timing verdicts at this moment, as tasks_app.deadlines defines them (a page or a
+    # scan uses a deadlines.Deadlines instead: one moment and the rule thresholds).
+
     @property
     def is_overdue(self) -> bool:
-        """Past due and not delivered; a delivery awaiting acceptance is late only if it
-        was submitted after the due time (the wait is then the acceptors', not the owner's).
-        """
-        if self.state == TaskState.DONE:
-            return False
-        if self.state == TaskState.SUBMITTED and self.submitted_at:
-            return self.submitted_at > self.due_at
-        return self.due_at < timezone.now()
+        return deadlines.is_overdue(self, timezone.now())
 
     @property
     def expected_percent(self) -> int:
-        """Return how far the task should be by now if work ran evenly from start to due."""
-        start = timezone.make_aware(dt.datetime.combine(self.start_date, dt.time(9, 0)))
-        total = (self.due_at - start).total_seconds()
-        if total <= 0:
-            return 100
-        elapsed = (timezone.now() - start).total_seconds()
-        return max(0, min(100, round(100 * elapsed / total)))
+        return deadlines.expected_percent(self, timezone.now())
 
     @property
     def is_behind(self) -> bool:
-        """Progress trails the plan by more than the tolerance (滯後)."""
-        return (
-            self.state in (TaskState.TODO, TaskState.IN_PROGRESS)
-            and self.expected_percent - self.progress_percent > BEHIND_TOLERANCE
-        )
+        return deadlines.is_behind(self, timezone.now())
 
     @property
     def is_late(self) -> bool:
-        """延期 / 滯後: past due and not done, or behind plan. Shown, never a state."""
-        return self.is_overdue or self.is_behind
+        return deadlines.is_late(self, timezone.now())
 
     # Transitions: source, target and conditions only; services do the rest.
 
@@ -247,20 +232,6 @@ class Task(CaseRecord, ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=TaskState.SUBMITTED, target=TaskState.IN_PROGRESS)
     def reject_delivery(self):
         """Send the delivery back for rework."""
-
-
-# Percentage points a task may trail its even-pace plan before it counts as behind (滯後).
-BEHIND_TOLERANCE = 20
-
-
-def overdue_q(now: dt.datetime) -> Q:
-    """Task.is_overdue as a query condition (the dashboard's late tasks): past due and not
-    delivered; a delivery awaiting acceptance only if it was submitted after the due time."""
-    working = Q(state__in=[TaskState.TODO, TaskState.IN_PROGRESS], due_at__lt=now)
-    waiting = Q(state=TaskState.SUBMITTED, due_at__lt=now) & (
-        Q(submitted_at__isnull=True) | Q(submitted_at__gt=models.F("due_at"))
-    )
-    return working | waiting
 
 
 class TaskAssignment(CaseRecord, models.Model):
@@ -288,13 +259,13 @@ class TaskAssignment(CaseRecord, models.Model):
             # constraint trigger on PostgreSQL (migration 0002), checked at commit.
             models.UniqueConstraint(
                 fields=["task"],
-                condition=Q(role="R"),
+                condition=Q(role=RaciRole.RESPONSIBLE),
                 name="raci_one_responsible",
                 violation_error_message=_("A task has exactly one Responsible person."),
             ),
             models.UniqueConstraint(
                 fields=["task"],
-                condition=Q(role="A"),
+                condition=Q(role=RaciRole.ACCOUNTABLE),
                 name="raci_one_accountable",
                 violation_error_message=_("A task has exactly one Accountable person."),
             ),

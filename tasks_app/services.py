@@ -11,24 +11,29 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import can_proceed
 from guardian.shortcuts import assign_perm, remove_perm
 
-from collab import calendar, notifications, uploads
+from collab import calendar, events, notifications, uploads
+from collab import selectors as org
+from collab.errors import Conflict, Refused
+from collab.formats import join_list
 from collab.models import Department, User
+from collab.transitions import Machine
 from requests_app import services as request_services
 from requests_app.choices import EventKind, RequestState, ReviewDecision
 from requests_app.models import CollabRequest
 from requests_app.permissions import VIEW_PERMISSION
 
 from . import hooks, permissions, selectors
-from .choices import AskStatus, RaciRole, TaskEventKind, TaskState
+from .choices import AskStatus, RaciRole, RiskLevel, TaskEventKind, TaskState
 from .models import (
     DEFAULT_DUE_TIME,
     Breakdown,
@@ -44,11 +49,11 @@ from .models import (
 )
 
 
-class TaskConflict(Exception):
+class TaskConflict(Conflict):
     """Someone else changed the task first; the message says what to do."""
 
 
-class TaskRefused(Exception):
+class TaskRefused(Refused):
     """The action is not possible in the task's current state."""
 
 
@@ -67,8 +72,13 @@ def task_event_log(
     to_state: str = "",
     comment: str = "",
     on_behalf_of: User | None = None,
+    params: dict | None = None,
 ) -> TaskEvent:
-    """Write one line of the task's history (`on_behalf_of`: the head a deputy acted for)."""
+    """Write one line of the task's history (`on_behalf_of`: the head a deputy acted for).
+
+    `comment` is only what a person typed; what the system says about the line goes in
+    `params` and is rendered when read, in the reader's language (collab.events).
+    """
     return TaskEvent.objects.create(
         task=task,
         kind=kind,
@@ -78,6 +88,7 @@ def task_event_log(
         from_state=from_state,
         to_state=to_state,
         comment=comment,
+        params=params or {},
     )
 
 
@@ -92,8 +103,16 @@ def breakdown_of(request: CollabRequest, *, lock: bool = False) -> Breakdown:
     return breakdown
 
 
-def _breakdown_changed(breakdown: Breakdown, *, by: User, what: str) -> None:
-    """Count a new version and void the signatures given to the old one."""
+def _task_params(msg: str, task: Task) -> dict:
+    """The breakdown line's parameters for a task added, changed or removed."""
+    return {"msg": msg, "task_id": task.pk, "task": str(task)}
+
+
+def _breakdown_changed(breakdown: Breakdown, *, by: User, what: dict) -> None:
+    """Count a new version and void the signatures given to the old one.
+
+    `what` is the breakdown line's parameters (_task_params).
+    """
     voided = list(
         selectors.breakdown_valid_signatures(breakdown).select_related(
             "signed_by", "on_behalf_of", "department"
@@ -102,7 +121,7 @@ def _breakdown_changed(breakdown: Breakdown, *, by: User, what: str) -> None:
     breakdown.version += 1
     breakdown.save(update_fields=["version", "updated_at"])
     request = breakdown.request
-    request_services.event_log(request=request, kind=EventKind.BREAKDOWN, by=by, comment=what)
+    request_services.event_log(request=request, kind=EventKind.BREAKDOWN, by=by, params=what)
     if not voided:
         return
     BreakdownSignature.objects.filter(pk__in=[s.pk for s in voided]).update(
@@ -112,7 +131,9 @@ def _breakdown_changed(breakdown: Breakdown, *, by: User, what: str) -> None:
         request=request,
         kind=EventKind.SIGNATURES_VOIDED,
         by=by,
-        comment="、".join(str(s.department) for s in voided),
+        params={
+            "departments": [{"id": s.department_id, "name": str(s.department)} for s in voided]
+        },
     )
     notifications.notify(
         event="breakdown_signatures_voided",
@@ -333,7 +354,7 @@ def task_save(
     _breakdown_changed(
         breakdown,
         by=by,
-        what=(_("Added %(task)s") if creating else _("Changed %(task)s")) % {"task": task},
+        what=_task_params("task_added" if creating else "task_changed", task),
     )
     return task
 
@@ -349,10 +370,10 @@ def task_remove(*, task: Task, by: User) -> None:
             _("Other tasks depend on %(task)s; change them first.") % {"task": task.number}
         )
     people = [a.user for a in task.assignments.select_related("user")]
-    label = str(task)
+    what = _task_params("task_removed", task)
     task.delete()
     _sync_request_grants(request, people)
-    _breakdown_changed(breakdown, by=by, what=_("Removed %(task)s") % {"task": label})
+    _breakdown_changed(breakdown, by=by, what=what)
 
 
 def breakdown_generate(*, request: CollabRequest, by: User) -> list[Task]:
@@ -398,8 +419,7 @@ def breakdown_generate(*, request: CollabRequest, by: User) -> list[Task]:
             request=request,
             kind=EventKind.BREAKDOWN,
             by=by,
-            comment=_("%(count)d draft tasks from the departments' commitments")
-            % {"count": len(made)},
+            params={"msg": "drafts", "count": len(made)},
         )
     return made
 
@@ -452,14 +472,13 @@ def breakdown_sign(
         by=actor.user,
         on_behalf_of=actor.on_behalf_of,
         department=department,
-        comment=_("Version %(version)d") % {"version": breakdown.version},
+        params={"version": breakdown.version},
     )
     if not selectors.breakdown_missing_signatures(breakdown):
-        request_services.request_start(
+        request_services.request_start_unchecked(
             request=request,
             by=actor.user,
-            comment=_("Every involved head signed the task breakdown."),
-            authorised=True,
+            params={"msg": "all_signed"},
         )
         owners = User.objects.filter(
             task_assignments__task__request=request, task_assignments__role=RaciRole.RESPONSIBLE
@@ -476,22 +495,6 @@ def breakdown_sign(
 # --- task transitions ----------------------------------------------------------------
 
 
-def _lock_task(task: Task, expected_state: str | None) -> Task:
-    # The join locks the request's row too, so an archiving cannot commit meanwhile.
-    locked = Task.objects.select_for_update().select_related("request").get(pk=task.pk)
-    request_services.refuse_archived(locked.request)
-    expected = task.state if expected_state is None else expected_state
-    if locked.state != expected:
-        raise TaskConflict(
-            _(
-                "Someone else acted on this task first: it is now “%(state)s”. "
-                "Reload the page to see the change."
-            )
-            % {"state": locked.get_state_display()}
-        )
-    return locked
-
-
 def _refusal(task: Task, name: str) -> str:
     if name == "start" and task.state == TaskState.TODO:
         if task.request.state != RequestState.IN_PROGRESS:
@@ -505,6 +508,29 @@ def _refusal(task: Task, name: str) -> str:
     }
 
 
+MACHINE = Machine(
+    model=Task,
+    conflict=TaskConflict,
+    refused=TaskRefused,
+    moved=lambda locked: (
+        _(
+            "Someone else acted on this task first: it is now “%(state)s”. "
+            "Reload the page to see the change."
+        )
+        % {"state": locked.get_state_display()}
+    ),
+    raced=lambda: _("Someone else acted on this task first. Reload the page to see the change."),
+    refusal=_refusal,
+    # The join locks the request's row too, so an archiving cannot commit meanwhile.
+    related=("request",),
+    check=lambda locked: request_services.refuse_archived(locked.request),
+)
+
+
+def _lock_task(task: Task, expected_state: str | None) -> Task:
+    return MACHINE.lock(task, expected_state)
+
+
 def _task_transition(
     task: Task,
     name: str,
@@ -514,27 +540,23 @@ def _task_transition(
     comment: str = "",
     fields: Sequence[str] = (),
     on_behalf_of: User | None = None,
+    params: dict | None = None,
 ) -> TaskEvent:
-    method = getattr(task, name)
-    from_state = task.state
-    if not can_proceed(method):
-        raise TaskRefused(_refusal(task, name))
-    method()
-    try:
-        task.save(update_fields=["state", "updated_at", *fields])
-    except ConcurrentTransition as exc:
-        raise TaskConflict(
-            _("Someone else acted on this task first. Reload the page to see the change.")
-        ) from exc
-    return task_event_log(
-        task=task,
-        kind=kind,
-        by=by,
-        transition=name,
-        from_state=from_state,
-        to_state=task.state,
-        comment=comment,
-        on_behalf_of=on_behalf_of,
+    return MACHINE.run(
+        task,
+        name,
+        fields=fields,
+        log=lambda from_state, to_state: task_event_log(
+            task=task,
+            kind=kind,
+            by=by,
+            transition=name,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            on_behalf_of=on_behalf_of,
+            params=params,
+        ),
     )
 
 
@@ -627,24 +649,33 @@ def task_submit(
     return task
 
 
+def task_accept(*, task: Task, by: User, **kwargs) -> NoReturn:
+    """Refuse: nobody accepts a delivery directly, not even A or the PMO.
+
+    A delivery is accepted only through its acceptance round, whose procedure
+    (review_app.services.acceptance) calls task_accept_unchecked once every reviewer
+    passed it. This public name stays so that no caller mistakes the unchecked step
+    for an ordinary action.
+    """
+    raise PermissionDenied(_("A delivery is accepted only through its acceptance round."))
+
+
 @transaction.atomic
-def task_accept(
+def task_accept_unchecked(
     *,
     task: Task,
     by: User,
     comment: str = "",
     expected_state: str | None = None,
     on_behalf_of: User | None = None,
-    authorised: bool = False,
+    params: dict | None = None,
 ) -> Task:
     """Mark a submitted deliverable accepted: the task is done (已完成).
 
-    Only the acceptance procedure (review_app.services.acceptance) calls this, with
-    `authorised=True`, once every reviewer passed the delivery; it also tells the people
-    concerned. There is no other way to accept a task.
+    Unchecked: only the acceptance procedure (review_app.services.acceptance) calls
+    this, once every reviewer passed the delivery; it has checked the reviewers' seats
+    and tells the people concerned. The row is still locked and the state compared.
     """
-    if not authorised:
-        raise PermissionDenied(_("A delivery is accepted only through its acceptance round."))
     task = _lock_task(task, expected_state)
     _state_check(task, "accept")
     task.completed_at = timezone.now()
@@ -656,12 +687,22 @@ def task_accept(
         comment=comment,
         fields=["completed_at"],
         on_behalf_of=on_behalf_of,
+        params=params,
     )
     return task
 
 
+def task_reject_delivery(*, task: Task, by: User, **kwargs) -> NoReturn:
+    """Refuse: nobody sends a delivery back directly, not even A or the PMO.
+
+    A delivery goes back only through its acceptance round (需整改 / 不通過), whose
+    procedure calls task_reject_delivery_unchecked.
+    """
+    raise PermissionDenied(_("A delivery is sent back only through its acceptance round."))
+
+
 @transaction.atomic
-def task_reject_delivery(
+def task_reject_delivery_unchecked(
     *,
     task: Task,
     by: User,
@@ -670,17 +711,14 @@ def task_reject_delivery(
     kind: str = TaskEventKind.REJECT,
     reset_progress: bool = False,
     on_behalf_of: User | None = None,
-    authorised: bool = False,
 ) -> Task:
     """Send a delivery back to 進行中 with the reason (what must be reworked).
 
-    Only the acceptance procedure calls this, with `authorised=True`: `kind` RECTIFY for
-    a 需整改 (the due date then moves to the rectification deadline, separately), FAIL
-    with `reset_progress` for a 不通過 (the work is re-planned from 0%). It tells the
-    people concerned itself.
+    Unchecked: only the acceptance procedure (review_app.services.acceptance) calls
+    this, after checking the reviewer's seat: `kind` RECTIFY for a 需整改 (the due date
+    then moves to the rectification deadline, separately), FAIL with `reset_progress`
+    for a 不通過 (the work is re-planned from 0%). It tells the people concerned itself.
     """
-    if not authorised:
-        raise PermissionDenied(_("A delivery is sent back only through its acceptance round."))
     task = _lock_task(task, expected_state)
     _state_check(task, "reject_delivery")
     reason = reason.strip()
@@ -703,6 +741,37 @@ def task_reject_delivery(
     return task
 
 
+def working_days_earlier(old_due_at: dt.datetime, new_due_at: dt.datetime) -> int:
+    """Return by how many working days `new_due_at` comes before `old_due_at` (0 if not)."""
+    return calendar.working_days_between(
+        timezone.localdate(new_due_at), timezone.localdate(old_due_at)
+    )
+
+
+def due_change_params(old_due_at: dt.datetime, new_due_at: dt.datetime) -> dict:
+    """The due-date line's parameters: both moments, and how much earlier when it is.
+
+    The working days are counted on the calendar of the day of the change, and kept:
+    a later holiday does not rewrite what the history said.
+    """
+    params = {"old": events.iso(old_due_at), "new": events.iso(new_due_at)}
+    if new_due_at < old_due_at:
+        params["earlier_by"] = working_days_earlier(old_due_at, new_due_at)
+    return params
+
+
+def _lock_for_due_change(task: Task) -> tuple[CollabRequest, Task]:
+    """Return the task's request and the task, locked; refuse an archived case or a
+    task already done."""
+    # Lock the request before the task, in the order the breakdown services lock them.
+    request = CollabRequest.objects.select_for_update().get(pk=task.request_id)
+    request_services.refuse_archived(request)
+    task = _lock_task(task, None)
+    if task.state == TaskState.DONE:
+        raise TaskRefused(_refusal(task, "change_due"))
+    return request, task
+
+
 @transaction.atomic
 def task_change_due(
     *,
@@ -712,23 +781,41 @@ def task_change_due(
     reason: str,
     solution: str,
     on_behalf_of: User | None = None,
-    authorised: bool = False,
+) -> DueDateChange:
+    """The Accountable person or the PMO move a due date, with the reason, the solution
+    and the new date; every change is kept (task_change_due_unchecked)."""
+    _request, task = _lock_for_due_change(task)
+    if not permissions.can_change_due(by, task):
+        raise PermissionDenied(_("Only the Accountable person or the PMO can change the due date."))
+    return task_change_due_unchecked(
+        task=task,
+        by=by,
+        new_due_at=new_due_at,
+        reason=reason,
+        solution=solution,
+        on_behalf_of=on_behalf_of,
+    )
+
+
+@transaction.atomic
+def task_change_due_unchecked(
+    *,
+    task: Task,
+    by: User,
+    new_due_at: dt.datetime,
+    reason: str,
+    solution: str,
+    on_behalf_of: User | None = None,
 ) -> DueDateChange:
     """Move a due date with the reason, the solution and the new date; every change is kept.
 
-    While the request is still 已立項 the due date is part of the breakdown the heads
-    sign, so the change makes a new version and voids the signatures given so far.
-    `authorised` is set by the acceptance procedure: a reviewer's 需整改 moves the due
-    date to the rectification deadline, whoever the reviewer is.
+    Unchecked: called by task_change_due after its check, and by the acceptance
+    procedure (review_app.services.acceptance), whose reviewer's 需整改 moves the due
+    date to the rectification deadline, whoever the reviewer is. While the request is
+    still 已立項 the due date is part of the breakdown the heads sign, so the change
+    makes a new version and voids the signatures given so far.
     """
-    # Lock the request before the task, in the order the breakdown services lock them.
-    request = CollabRequest.objects.select_for_update().get(pk=task.request_id)
-    request_services.refuse_archived(request)
-    task = _lock_task(task, None)
-    if task.state == TaskState.DONE:
-        raise TaskRefused(_refusal(task, "change_due"))
-    if not authorised and not permissions.can_change_due(by, task):
-        raise PermissionDenied(_("Only the Accountable person or the PMO can change the due date."))
+    request, task = _lock_for_due_change(task)
     errors = {}
     if not reason.strip():
         errors["reason"] = _("Give the reason for the change.")
@@ -752,15 +839,15 @@ def task_change_due(
     task.save(update_fields=["due_at", "updated_at"])
     if request.state == RequestState.APPROVED:
         _breakdown_changed(
-            breakdown_of(request, lock=True), by=by, what=_("Changed %(task)s") % {"task": task}
+            breakdown_of(request, lock=True), by=by, what=_task_params("task_changed", task)
         )
     task_event_log(
         task=task,
         kind=TaskEventKind.DUE_CHANGED,
         by=by,
         on_behalf_of=on_behalf_of,
-        comment=f"{timezone.localtime(change.old_due_at):%Y-%m-%d %H:%M} → "
-        f"{timezone.localtime(new_due_at):%Y-%m-%d %H:%M}: {change.reason}",
+        comment=change.reason,
+        params=due_change_params(change.old_due_at, new_due_at),
     )
     notifications.notify(
         event="task_due_changed",
@@ -818,9 +905,13 @@ def progress_log(
     task.risk_level = update.risk_level
     task.save(update_fields=["progress_percent", "last_progress_at", "risk_level", "updated_at"])
     task_event_log(
-        task=task, kind=TaskEventKind.PROGRESS, by=by, comment=f"{update.percent}% {update.done}"
+        task=task,
+        kind=TaskEventKind.PROGRESS,
+        by=by,
+        comment=update.done,
+        params={"percent": update.percent},
     )
-    if update.risk_level == "high" or update.support_needed:
+    if update.risk_level == RiskLevel.HIGH or update.support_needed:
         notifications.notify(
             event="task_needs_support",
             recipients=[
@@ -882,7 +973,7 @@ def comment_add(*, task: Task, by: User, body: str) -> TaskComment:
         raise ValidationError(
             {
                 "body": _("Only people who can see this task can be mentioned: %(names)s cannot.")
-                % {"names": "、".join(who)}
+                % {"names": join_list(who)}
             }
         )
     comment = TaskComment.objects.create(task=task, author=by, body=body)
@@ -937,10 +1028,7 @@ def ask_create(
         content=content.strip(),
         expected_date=expected_date,
     )
-    if to_user is not None:
-        recipients = [to_user]
-    else:
-        recipients = list(request_services.heads_and_deputies([to_department]))
+    recipients = [to_user] if to_user is not None else org.heads_and_deputies([to_department])
     notifications.notify(
         event="task_ask",
         recipients=recipients,

@@ -2,25 +2,21 @@
 
 Each action view parses input, asks tasks_app.permissions, calls one service and
 redirects; an htmx request gets the fragment it swaps instead. The services raise
-PermissionDenied, ValidationError, TaskConflict and TaskRefused with translated
-messages: the views show them as messages, and show the page again with the forms as
-typed, so that nothing typed is lost.
+PermissionDenied, ValidationError and collab.errors.ServiceError (TaskConflict,
+TaskRefused) with translated messages: the views show them as messages, and show the
+page again with the forms as typed, so that nothing typed is lost.
 
 The reads these pages need (which tasks, with what, in a constant number of queries)
-are the private helpers in the "reads" section below.
+are in tasks_app.selectors.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
@@ -30,12 +26,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST, require_safe
 
-from collab import calendar
-from collab import selectors as org
+from collab import errors
+from collab.errors import ServiceError
 from collab.models import User
 from requests_app import file_views as request_file_views
-from requests_app.choices import Priority, RequestState
-from requests_app.models import CollabRequest
 
 from . import discussion_views, hooks, permissions, selectors, services
 from .action_forms import (
@@ -46,187 +40,15 @@ from .action_forms import (
     SubmitForm,
 )
 from .choices import OPEN_TASK_STATES, RaciRole, TaskState
-from .models import (
-    DueDateChange,
-    ProgressUpdate,
-    Task,
-    TaskAssignment,
-    TaskDeliverable,
-    TaskEvent,
-)
-from .services import TaskConflict, TaskRefused
+from .deadlines import Deadlines
+from .models import Task
 
 # 我的任務 shows the most recently finished tasks only; the rest stay in the history.
 DONE_SHOWN = 10
 DEPARTMENT_PAGE_SIZE = 50
-# Working days without a progress update after which a task counts as stale (DOMAIN §4).
-STALE_WORKING_DAYS = 3
-# A task is "due soon" this many working days before its due date (urgent: more).
-DUE_SOON_WORKING_DAYS = 1
-DUE_SOON_URGENT_WORKING_DAYS = 3
 DISCUSSION_TEMPLATE = "tasks_app/_discussion.html"
 CARD_TEMPLATE = "tasks_app/partials/task_card.html"
 DEPARTMENT_TABLE_TEMPLATE = "tasks_app/partials/task_department_table.html"
-
-
-# --- reads ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Badges:
-    """What a task row shows about its timing: 延期, 滯後, due soon, stale."""
-
-    overdue: bool = False
-    behind: bool = False
-    due_soon: bool = False
-    stale: bool = False
-
-    @property
-    def late(self) -> bool:
-        return self.overdue or self.behind
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    """The dates the badges compare with, computed once per page (not once per row)."""
-
-    due_soon_by: dt.date
-    due_soon_urgent_by: dt.date
-    stale_on_or_before: dt.date
-
-    @classmethod
-    def today(cls) -> Deadlines:
-        today = timezone.localdate()
-        return cls(
-            due_soon_by=calendar.add_working_days(today, DUE_SOON_WORKING_DAYS),
-            due_soon_urgent_by=calendar.add_working_days(today, DUE_SOON_URGENT_WORKING_DAYS),
-            stale_on_or_before=_stale_cutoff(today),
-        )
-
-    def badges(self, task: Task) -> Badges:
-        overdue = task.is_overdue
-        working = task.state in (TaskState.TODO, TaskState.IN_PROGRESS)
-        limit = self.due_soon_urgent_by if task.importance == Priority.URGENT else self.due_soon_by
-        due_soon = working and not overdue and timezone.localdate(task.due_at) <= limit
-        last = task.last_progress_at or task.started_at
-        stale = (
-            task.state == TaskState.IN_PROGRESS
-            and last is not None
-            and timezone.localdate(last) <= self.stale_on_or_before
-        )
-        return Badges(overdue=overdue, behind=task.is_behind, due_soon=due_soon, stale=stale)
-
-    def mark(self, tasks):
-        """Set `badges` on each task and return them as a list."""
-        tasks = list(tasks)
-        for task in tasks:
-            task.badges = self.badges(task)
-        return tasks
-
-
-def _stale_cutoff(today: dt.date) -> dt.date:
-    """Return the last day an update may have been made for the task to count as stale."""
-    day = today - dt.timedelta(days=STALE_WORKING_DAYS)
-    while calendar.working_days_between(day, today) < STALE_WORKING_DAYS:
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def _role_exists(user: User, roles) -> Exists:
-    return Exists(TaskAssignment.objects.filter(task=OuterRef("pk"), user=user, role__in=roles))
-
-
-def _responsible_tasks(user: User) -> QuerySet[Task]:
-    """Return the tasks `user` is Responsible for, with what 我的任務 shows."""
-    return selectors.tasks_with_people(permissions.tasks_held(user, [RaciRole.RESPONSIBLE]))
-
-
-def _watched_tasks(user: User) -> QuerySet[Task]:
-    """Return the open tasks where `user` is A, C or I but not R."""
-    queryset = (
-        permissions.tasks_held(user, [RaciRole.ACCOUNTABLE, RaciRole.CONSULTED, RaciRole.INFORMED])
-        .filter(state__in=OPEN_TASK_STATES)
-        .exclude(_role_exists(user, [RaciRole.RESPONSIBLE]))
-    )
-    return selectors.tasks_with_people(queryset).order_by("due_at", "number")
-
-
-def _department_tasks(user: User, departments, values: dict) -> QuerySet[Task]:
-    """Return the tasks of the departments `user` leads or deputises for, filtered."""
-    department_ids = [d.pk for d in departments]
-    if values["department"] in department_ids:
-        department_ids = [values["department"]]
-    queryset = Task.objects.filter(responsible_department_id__in=department_ids)
-    if values["request"]:
-        queryset = queryset.filter(request_id=values["request"])
-    state = values["state"]
-    if state == DepartmentFilterForm.OPEN:
-        queryset = queryset.filter(state__in=OPEN_TASK_STATES)
-    elif state in TaskState.values:
-        queryset = queryset.filter(state=state)
-    return selectors.tasks_with_people(permissions.visible_tasks(user, queryset)).order_by(
-        "due_at", "number"
-    )
-
-
-def _task_page(user: User, pk) -> Task:
-    """Return a task `user` may see, with everything its page shows, or raise Http404."""
-    queryset = Task.objects.select_related("request", "responsible_department").prefetch_related(
-        "supporting_departments",
-        Prefetch(
-            "assignments",
-            queryset=TaskAssignment.objects.select_related("user__department").order_by(
-                "role", "pk"
-            ),
-        ),
-        Prefetch("depends_on", queryset=_task_links()),
-        Prefetch("dependents", queryset=_task_links()),
-        Prefetch("progress_updates", queryset=ProgressUpdate.objects.select_related("author")),
-        Prefetch("due_changes", queryset=DueDateChange.objects.select_related("changed_by")),
-        Prefetch("events", queryset=TaskEvent.objects.select_related("by", "on_behalf_of")),
-        Prefetch(
-            "deliverables",
-            queryset=TaskDeliverable.objects.select_related("uploaded_by").order_by(
-                "-round", "-uploaded_at", "-pk"
-            ),
-        ),
-    )
-    return permissions.get_visible_or_404(user, pk, queryset)
-
-
-def _task_links() -> QuerySet[Task]:
-    """Return tasks as the dependency lists show them: number, name and state."""
-    return Task.objects.only("pk", "number", "name", "state").order_by("sequence")
-
-
-def _events(task: Task) -> list[TaskEvent]:
-    """Return the task's history with the state labels it shows."""
-    labels = dict(TaskState.choices)
-    events = list(task.events.all())
-    for event in events:
-        event.from_label = labels.get(event.from_state, event.from_state)
-        event.to_label = labels.get(event.to_state, event.to_state)
-    return events
-
-
-def _roles_of(user: User, task: Task) -> list[str]:
-    """Return the user's RACI roles on a task, from its prefetched assignments."""
-    return [a.role for a in task.assignments.all() if a.user_id == user.pk]
-
-
-def _unfinished_predecessors(task: Task) -> list[Task]:
-    return [p for p in task.depends_on.all() if p.state != TaskState.DONE]
-
-
-def _start_blocker(task: Task) -> str:
-    """Return why a to-do task cannot start yet ("" when it can), from prefetched rows."""
-    if task.state != TaskState.TODO:
-        return ""
-    if task.request.state != RequestState.IN_PROGRESS:
-        return "request"
-    if not task.dependency_override.strip() and _unfinished_predecessors(task):
-        return "predecessors"
-    return ""
 
 
 # --- small view helpers --------------------------------------------------------------
@@ -262,17 +84,6 @@ def _next_url(request, default: str) -> str:
     return default
 
 
-def _error_messages(exc: Exception) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return list(exc.messages)
-    return [str(exc)] if str(exc) else [_("You are not allowed to do this.")]
-
-
-def _flash(request, exc: Exception) -> None:
-    for message in _error_messages(exc):
-        messages.error(request, message)
-
-
 def _discussion(request, task: Task) -> dict | None:
     """Return the comments / 協作請求 section's context, or None while it is not there yet."""
     build = getattr(discussion_views, "discussion_context", None)
@@ -292,11 +103,13 @@ def _discussion(request, task: Task) -> dict | None:
 def my_tasks(request):
     """List my tasks as R grouped by state, with quick progress updates; and those I watch."""
     user = request.user
-    deadlines = Deadlines.today()
+    deadlines = Deadlines()
     open_tasks = deadlines.mark(
-        _responsible_tasks(user).filter(state__in=OPEN_TASK_STATES).order_by("due_at", "number")
+        selectors.tasks_responsible(user)
+        .filter(state__in=OPEN_TASK_STATES)
+        .order_by("due_at", "number")
     )
-    done = _responsible_tasks(user).filter(state=TaskState.DONE)
+    done = selectors.tasks_responsible(user).filter(state=TaskState.DONE)
     done_recent = deadlines.mark(done.order_by("-completed_at", "-pk")[:DONE_SHOWN])
     done_count = done.count()
     back = reverse("tasks_app:mine")
@@ -306,9 +119,9 @@ def my_tasks(request):
         groups[task.state].append(task)
     for task in done_recent:
         _prepare_card(user, task, back=back)
-    watched = deadlines.mark(_watched_tasks(user))
+    watched = deadlines.mark(selectors.tasks_watched(user))
     for task in watched:
-        task.my_roles = _roles_of(user, task)
+        task.my_roles = selectors.roles_of(user, task)
         task.raci = selectors.raci_of(task)
     sections = [
         {"state": state, "label": TaskState(state).label, "tasks": groups[state]}
@@ -338,7 +151,7 @@ def my_tasks(request):
 
 def _prepare_card(user: User, task: Task, *, back: str, form: ProgressForm | None = None):
     """Attach what a 我的任務 card shows: its blocker, and the quick-update form."""
-    task.start_blocker = _start_blocker(task)
+    task.start_blocker = selectors.start_blocker(task)
     task.back_url = f"{back}#task-card-{task.pk}"
     if task.state == TaskState.IN_PROGRESS:
         task.progress_form = form or ProgressForm(task=task)
@@ -347,10 +160,8 @@ def _prepare_card(user: User, task: Task, *, back: str, form: ProgressForm | Non
 
 def _card_response(request, task_pk: int, *, form=None, notice: str = "", error: str = ""):
     """Render one task's 我的任務 card, as htmx swaps it in place of the old one."""
-    task = permissions.get_visible_or_404(
-        request.user, task_pk, selectors.tasks_with_people(Task.objects.all())
-    )
-    Deadlines.today().mark([task])
+    task = selectors.task_for_card(request.user, task_pk)
+    Deadlines().mark([task])
     _prepare_card(request.user, task, back=reverse("tasks_app:mine"), form=form)
     # The form is gone when the task moved on meanwhile: keep the typed text on screen.
     unsent = form.typed_text() if form is not None and task.state != TaskState.IN_PROGRESS else []
@@ -388,8 +199,8 @@ def _render_detail(request, pk, *, bound: dict | None = None, page_extra: dict |
     The later stages add their sections through tasks_app.hooks (the acceptance panel).
     """
     user = request.user
-    task = _task_page(user, pk)
-    task.badges = Deadlines.today().badges(task)
+    task = selectors.task_for_page(user, pk)
+    task.badges = Deadlines().badges(task)
     bound = bound or {}
     allowed = {
         "start": permissions.can_start(user, task),
@@ -399,7 +210,7 @@ def _render_detail(request, pk, *, bound: dict | None = None, page_extra: dict |
         "submit": permissions.can_submit(user, task),
         "due": permissions.can_change_due(user, task),
     }
-    blocker = _start_blocker(task)
+    blocker = selectors.start_blocker(task)
     show_override = allowed["override"] and blocker == "predecessors"
     forms = {
         "override": OverrideForm(),
@@ -430,13 +241,13 @@ def _render_detail(request, pk, *, bound: dict | None = None, page_extra: dict |
                 RaciRole.choices, selectors.raci_of(task).values(), strict=True
             )
         ],
-        "my_roles": _roles_of(user, task),
+        "my_roles": selectors.roles_of(user, task),
         "predecessors": list(task.depends_on.all()),
-        "unfinished": _unfinished_predecessors(task),
+        "unfinished": selectors.unfinished_predecessors(task),
         "dependents": list(task.dependents.all()),
         "progress_rows": list(task.progress_updates.all()),
         "due_changes": list(task.due_changes.all()),
-        "events": _events(task),
+        "events": selectors.task_events(task),
         "deliverables": list(task.deliverables.all()),
         "allowed": allowed,
         "show_override": show_override,
@@ -461,7 +272,7 @@ def _render_detail(request, pk, *, bound: dict | None = None, page_extra: dict |
 def deliverable_download(request, pk, file_pk):
     """Send a deliverable file as a download, to those who may see the task (else 404)."""
     task = permissions.get_visible_or_404(request.user, pk)
-    deliverable = get_object_or_404(TaskDeliverable, pk=file_pk, task=task)
+    deliverable = selectors.task_deliverable(task, file_pk)
     try:
         handle = deliverable.file.storage.open(deliverable.file.name, "rb")
     except FileNotFoundError as exc:
@@ -498,8 +309,8 @@ def _act(request, task: Task, key: str, form, call, success: str, *, check_stale
         form.add_service_error(exc)
         messages.error(request, _("Please correct the errors below."))
         return _render_detail(request, task.pk, bound={key: form})
-    except (TaskConflict, TaskRefused) as exc:
-        _flash(request, exc)
+    except ServiceError as exc:
+        errors.flash(request, exc)
         return _render_detail(request, task.pk, bound={key: form})
     messages.success(request, success)
     return redirect(_next_url(request, task.get_absolute_url()))
@@ -511,8 +322,8 @@ def task_start(request, pk):
     task = permissions.get_visible_or_404(request.user, pk)
     try:
         services.task_start(task=task, by=request.user, expected_state=_expected_state(request))
-    except (TaskConflict, TaskRefused, ValidationError) as exc:  # ValidationError: archived
-        _flash(request, exc)
+    except (ServiceError, ValidationError) as exc:
+        errors.flash(request, exc)
     else:
         messages.success(request, _("Work on the task has started."))
     return redirect(_next_url(request, task.get_absolute_url()))
@@ -556,8 +367,8 @@ def progress_log(request, pk):
             services.progress_log(task=task, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_service_error(exc)
-        except (TaskConflict, TaskRefused) as exc:
-            error = " ".join(_error_messages(exc))
+        except ServiceError as exc:
+            error = errors.message(exc)
         else:
             return _card_response(request, task.pk, notice=_("Progress saved."))
     return _card_response(request, task.pk, form=form, error=error)
@@ -616,18 +427,21 @@ def department_tasks(request):
     user = request.user
     if not permissions.can_view_department_tasks(user):
         raise PermissionDenied(_("This page is for department heads and their deputies."))
-    departments = list(org.departments_actable(user=user).order_by("name"))
-    requests = (
-        CollabRequest.objects.filter(tasks__responsible_department__in=departments)
-        .distinct()
-        .order_by("-number")
-        .values_list("pk", "number", "name")
+    departments = selectors.departments_overseen(user)
+    filters = DepartmentFilterForm(
+        request.GET, requests=selectors.department_requests(departments), departments=departments
     )
-    filters = DepartmentFilterForm(request.GET, requests=requests, departments=departments)
     values = filters.values()
-    queryset = _department_tasks(user, departments, values)
+    queryset = selectors.tasks_of_departments(
+        user,
+        departments,
+        department=values["department"],
+        request=values["request"],
+        states=_filter_states(values["state"]),
+    )
     page = Paginator(queryset, DEPARTMENT_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = Deadlines.today().mark(page.object_list)
+    deadlines = Deadlines()
+    rows = deadlines.mark(page.object_list)
     for task in rows:
         task.raci = selectors.raci_of(task)
     query = request.GET.copy()
@@ -645,21 +459,17 @@ def department_tasks(request):
         "now": timezone.now(),
         "late_count": sum(1 for t in rows if t.badges.late),
         "stale_count": sum(1 for t in rows if t.badges.stale),
-        "totals": _department_totals(user, departments),
+        "totals": selectors.department_totals(user, departments, deadlines),
     }
     if request.htmx:
         return render(request, DEPARTMENT_TABLE_TEMPLATE, context)
     return render(request, "tasks_app/department.html", context)
 
 
-def _department_totals(user: User, departments) -> dict:
-    """Count the departments' tasks by state, and the overdue ones, in one query."""
-    now = timezone.now()
-    queryset = Task.objects.filter(responsible_department__in=departments)
-    return permissions.visible_tasks(user, queryset).aggregate(
-        todo=Count("pk", filter=Q(state=TaskState.TODO)),
-        in_progress=Count("pk", filter=Q(state=TaskState.IN_PROGRESS)),
-        submitted=Count("pk", filter=Q(state=TaskState.SUBMITTED)),
-        done=Count("pk", filter=Q(state=TaskState.DONE)),
-        overdue=Count("pk", filter=Q(due_at__lt=now) & ~Q(state=TaskState.DONE)),
-    )
+def _filter_states(state: str) -> list[str] | None:
+    """Return the task states the department page's state filter selects (None: all)."""
+    if state == DepartmentFilterForm.OPEN:
+        return OPEN_TASK_STATES
+    if state in TaskState.values:
+        return [state]
+    return None

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from collab import calendar
 from collab.warnings import (
     DAILY,
     HOURLY,
@@ -29,12 +28,14 @@ from collab.warnings import (
     moment_text,
     register,
 )
-from requests_app.choices import Priority, RequestState
+from requests_app.choices import RequestState
 
+from . import deadlines
 from .choices import AskStatus, RaciRole, TaskState
+from .deadlines import Deadlines
 from .models import CollabAsk, Task, TaskAssignment
 
-WORKING = [TaskState.TODO, TaskState.IN_PROGRESS]
+WORKING = list(deadlines.WORKING)
 
 
 # What the texts, the links and the people of a warning read of a task; the other
@@ -109,49 +110,50 @@ def _hits(tasks: QuerySet, now, values=None, *, period=None):
         yield Hit(row.pk, people, text, url(row.pk), period(row) if period else None)
 
 
-def _end_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+def _deadlines(rule, now) -> Deadlines:
+    """The verdicts at `now` with the thresholds of `rule`, the row the engine read."""
+    return Deadlines(now=now, rules={rule.code: rule})
 
 
 def due_soon_tasks(rule, now) -> QuerySet[Task]:
     """Return the tasks the due-soon rule selects at `now` (on the state, due_at index)."""
-    today = timezone.localdate(now)
-    windows = {
-        Priority.NORMAL: rule.days if rule.days is not None else 1,
-        Priority.IMPORTANT: rule.important_days if rule.important_days is not None else 2,
-        Priority.URGENT: rule.urgent_days if rule.urgent_days is not None else 3,
-    }
-    condition = Q()
-    for importance, days in windows.items():
-        limit = _end_of(calendar.add_working_days(today, days))
-        condition |= Q(importance=importance, due_at__lte=limit)
-    return _tasks(Task.objects.filter(condition, state__in=WORKING, due_at__gt=now))
+    return _tasks(Task.objects.filter(_deadlines(rule, now).due_soon_q()))
 
 
 def scan_due_soon(rule, now):
-    """Tasks not done whose due date is within N working days (more for urgent ones)."""
+    """Tasks not done whose due date is within N working days (more for important and
+    urgent ones, as set below).
+
+    The rule admin shows the paragraph above; the definition is tasks_app.deadlines'."""
     return _hits(due_soon_tasks(rule, now), now)
 
 
 def scan_stale(rule, now):
-    """Tasks in progress with no progress update for N days (since start if none yet)."""
-    days = rule.days if rule.days is not None else 3
-    cutoff = now - dt.timedelta(days=days)
+    """Tasks in progress with no progress update for N working days (since the start if
+    none yet; important and urgent tasks may have their own N).
+
+    The rule admin shows the paragraph above; the definition is tasks_app.deadlines'.
+    The text says for how many working days."""
+    verdicts = _deadlines(rule, now)
     tasks = _tasks(
-        Task.objects.filter(state=TaskState.IN_PROGRESS).filter(
-            Q(last_progress_at__lt=cutoff) | Q(last_progress_at__isnull=True, started_at__lt=cutoff)
-        ),
+        Task.objects.filter(verdicts.stale_q()),
         "last_progress_at",
         "started_at",
     )
-    return _hits(
-        tasks, now, lambda row: {"days": (now - (row.last_progress_at or row.started_at)).days}
-    )
+    local = timezone.get_current_timezone()  # once: a lookup per row costs more than SQL
+
+    def days(row) -> dict:
+        last = row.last_progress_at or row.started_at
+        return {"days": verdicts.days_since(last.astimezone(local).date())}
+
+    return _hits(tasks, now, days)
 
 
 def overdue_tasks(now) -> QuerySet:
-    """Return the tasks past due and not delivered at `now` (on the state, due_at index)."""
-    return _tasks(Task.objects.filter(state__in=WORKING, due_at__lt=now))
+    """Return the overdue tasks (tasks_app.deadlines) the owner has not delivered yet, at
+    `now` (on the state, due_at index). A delivery awaiting acceptance is the acceptors'
+    to answer (review_app's acceptance_overdue), however late it came."""
+    return _tasks(Task.objects.filter(deadlines.overdue_q(now, awaiting_acceptance=False)))
 
 
 def scan_overdue(rule, now):
@@ -280,25 +282,25 @@ def register_rules() -> None:
     task_people = {"to_responsible": True, "to_head": True, "to_initiator": True}
     register(
         RuleSpec(
-            code="task_due_soon",
+            code=deadlines.DUE_SOON_RULE,
             label=_("Task due soon"),
             cadence=DAILY,
             model=Task,
             scan=scan_due_soon,
             message=due_soon_message,
-            defaults={"days": 1, "important_days": 2, "urgent_days": 3, **task_people},
+            defaults={**deadlines.DUE_SOON_DEFAULTS, **task_people},
         )
     )
     register(
         RuleSpec(
-            code="task_stale",
+            code=deadlines.STALE_RULE,
             label=_("No progress update"),
             cadence=DAILY,
             model=Task,
             scan=scan_stale,
             message=stale_message,
             count="days",
-            defaults={"days": 3, **task_people},
+            defaults={**deadlines.STALE_DEFAULTS, **task_people},
         )
     )
     register(

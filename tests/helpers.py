@@ -61,3 +61,36 @@ def wait_for(condition, what: str, timeout: float = 30.0) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}.")
+
+
+def admin_form_data(response) -> dict:
+    """Return the POST data of a rendered admin change form (with its inlines), as a
+    browser would send it."""
+    from django.forms import MultiWidget
+
+    data = {}
+
+    def add(bound_field):
+        value = bound_field.value()
+        widget = bound_field.field.widget
+        widget = getattr(widget, "widget", widget)  # the admin's related-object wrapper
+        if isinstance(widget, MultiWidget):
+            parts = widget.decompress(value) if not isinstance(value, list) else value
+            for index, part in enumerate(parts):
+                if part is not None:
+                    data[f"{bound_field.html_name}_{index}"] = str(part)
+            return
+        if value is None or value is False:
+            return
+        data[bound_field.html_name] = "on" if value is True else value
+
+    for bound_field in response.context["adminform"].form:
+        add(bound_field)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for bound_field in formset.management_form:
+            add(bound_field)
+        for form in formset.forms:
+            for bound_field in form:
+                add(bound_field)
+    return data

@@ -84,6 +84,7 @@ def test_a_rectification_does_not_claim_the_task_is_done(client_for, w):
         reason="請補上錯誤處理",
         rectify_date=later().date().isoformat(),
         rectify_time="17:00",
+        confirm_earlier="on",  # before the task's due date
     )
     assert len(shown) == 1 and "任務已完成" not in shown[0]
     assert Task.objects.get(pk=w.task.pk).state == TaskState.IN_PROGRESS

@@ -40,7 +40,7 @@ PROPER_NOUNS = {
 }
 
 # The portal's own apps: their change pages are checked too.
-OWN_APPS = ("collab", "requests_app", "tasks_app", "review_app")
+OWN_APPS = ("collab", "requests_app", "tasks_app", "review_app", "portfolio_app")
 
 ASCII_LETTER = re.compile(r"[A-Za-z]")
 
@@ -147,7 +147,7 @@ def every_list_has_rows(django_capture_on_commit_callbacks):
     from django_celery_beat.models import ClockedSchedule, IntervalSchedule, SolarSchedule
 
     from collab.models import CalendarDay, Notification, User, WarningDigest, WarningItem
-    from review_app.models import AnalysisDispatch
+    from portfolio_app.models import AnalysisDispatch
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", verbosity=0)
@@ -215,14 +215,14 @@ def test_every_changelist_and_change_page_speaks_zh_hant(client, superuser, ever
 
 
 def test_every_model_field_has_a_translated_verbose_name():
-    """requests_app, tasks_app and review_app name every field in a translatable way.
+    """requests_app, tasks_app, review_app and portfolio_app name every field translatably.
 
     (django-guardian's object-permission rows are its own, never shown.) collab's
     fields are checked through its admin pages above: a collab model change waits for
     the app's own migration.
     """
     missing = []
-    for app_label in ("requests_app", "tasks_app", "review_app"):
+    for app_label in ("requests_app", "tasks_app", "review_app", "portfolio_app"):
         for model in apps.get_app_config(app_label).get_models():
             if issubclass(model, UserObjectPermissionBase | GroupObjectPermissionBase):
                 continue

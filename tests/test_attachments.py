@@ -323,7 +323,10 @@ def test_upload_creates_version_one_and_logs_it(client_for, staff, collab_reques
     assert version.size == len(PDF)
     event = collab_request.events.get(kind=EventKind.ATTACHMENT)
     assert event.by == staff
-    assert "計畫書.pdf" in event.comment and "v1" in event.comment and "初稿" in event.comment
+    # The note is the person's; the file and version are values, rendered when read.
+    assert event.comment == "初稿"
+    assert event.params["file"] == "計畫書.pdf" and event.params["version"] == 1
+    assert "計畫書.pdf v1" in event.text and "初稿" in event.text
 
 
 @pytest.mark.django_db
@@ -367,10 +370,8 @@ def test_new_version_keeps_the_old_one_downloadable(client_for, staff, collab_re
     second = client.get(download_url(collab_request, v2))
     assert b"".join(second.streaming_content) == pdf_version
     assert second["Content-Type"] == "application/pdf"
-    comments = list(
-        collab_request.events.filter(kind=EventKind.ATTACHMENT).values_list("comment", flat=True)
-    )
-    assert len(comments) == 2 and "v2" in comments[1] and "依審核意見修改" in comments[1]
+    lines = [e.text for e in collab_request.events.filter(kind=EventKind.ATTACHMENT)]
+    assert len(lines) == 2 and "v2" in lines[1] and "依審核意見修改" in lines[1]
 
 
 @pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from benchmarks import bench
 from collab import warnings as engine
-from review_app import scale
+from devtools_app import scale
 from tasks_app.models import Task
 
 pytestmark = pytest.mark.django_db

@@ -274,7 +274,7 @@ def test_any_edit_makes_a_new_version_and_voids_signatures(w, edit):
     signature.refresh_from_db()
     assert signature.voided_at is not None and not signature.is_valid
     voided = w.request.events.filter(kind=EventKind.SIGNATURES_VOIDED).get()
-    assert str(w.mkt) in voided.comment
+    assert str(w.mkt) in voided.text
     assert asked_again.count() == 1
     assert selectors.breakdown_missing_signatures(w.request.breakdown) == [
         link.department for link in w.request.department_links.all()

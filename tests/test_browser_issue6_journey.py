@@ -105,6 +105,8 @@ def _answer(page, live_server, user, task, decision, *, reason="", rectify_by=No
             form.locator("textarea[name$=reason]").fill(reason)
         if rectify_by:
             form.locator("input[name$=rectify_date]").fill(rectify_by.isoformat())
+            # Ticked whether or not it is earlier than the due date: it is then harmless.
+            form.locator("input[name$=confirm_earlier]").check()
         _click_to(page, form.locator("button[type=submit]"), re.compile(re.escape(url)))
         if decision != "passed":
             break  # 需整改 / 不通過 close the round at once
@@ -216,7 +218,7 @@ def test_issue6_a_request_goes_all_the_way(page, live_server):
     mailed = {address for message in mail.outbox for address in message.to}
     assert {people["engineer"].email, people["designer"].email} <= mailed
     _log_in(page, live_server, people["engineer"])
-    page.goto(live_server.url + reverse("review_app:todo"))
+    page.goto(live_server.url + reverse("portfolio_app:todo"))
     give = re.compile(re.escape(reverse("review_app:feedback-give", args=[req.pk])))
     _click_to(page, page.locator("#todo-feedback [data-invitation] a").first, give)
     page.locator('#feedback-form input[type=radio][value="praise"]').check()

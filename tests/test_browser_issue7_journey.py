@@ -101,7 +101,7 @@ def test_issue7_dashboard_on_the_demo_data(page, live_server):
     head = User.objects.filter(headed_departments__isnull=False).order_by("username").first()
     departments = set(head.headed_departments.values_list("name", flat=True))
     _log_in(page, live_server, head.username)
-    page.goto(live_server.url + reverse("review_app:dashboard"))
+    page.goto(live_server.url + reverse("portfolio_app:dashboard"))
     assert page.locator("h1").inner_text() in ("部門儀表板", "Department dashboard")
     rows = page.locator("#departments-table tbody th")
     shown_departments = {rows.nth(i).inner_text().strip() for i in range(rows.count())}

@@ -69,7 +69,7 @@ def test_staff_files_and_submits_a_request_and_a_head_approves_it(page, live_ser
 
     page.context.clear_cookies()
     _log_in(page, live_server, tech_head)
-    page.goto(live_server.url + reverse("review_app:todo"))
+    page.goto(live_server.url + reverse("portfolio_app:todo"))
     page.locator("#todo-reviews").get_by_role("link", name="官網改版與會員系統整合").click()
     page.wait_for_url(live_server.url + req.get_absolute_url())
     review = req.reviews.get(department=tech)

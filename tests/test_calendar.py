@@ -154,3 +154,27 @@ def test_review_is_due_three_working_days_after_submission(monkeypatch, submitte
     assert services.REVIEW_WORKING_DAYS == 3
     assert set(req.reviews.values_list("due_date", flat=True)) == {due}
     assert req.reviews.count() == 2
+
+
+def test_working_days_window_answers_as_the_per_call_functions_do(django_assert_max_num_queries):
+    """collab.calendar.WorkingDays (one read of the administrators' days for a page or a
+    scan) agrees with add_working_days and working_days_between across the Mid-Autumn
+    holidays, a 補班 Saturday and a typhoon day, and subtract() undoes add()."""
+    from collab.calendar import WorkingDays
+
+    CalendarDay.objects.create(date=D(2026, 9, 19), is_workday=True, name="補班")
+    CalendarDay.objects.create(date=D(2026, 10, 6), is_workday=False, name="颱風假")
+    with django_assert_max_num_queries(1):
+        days = WorkingDays(D(2026, 9, 28))
+        for offset in range(-20, 20):
+            start = D(2026, 9, 28) + dt.timedelta(days=offset)
+            for n in range(5):
+                later = days.add(start, n)
+                if days.is_workday(start):
+                    assert days.subtract(later, n) == start
+    for offset in range(-20, 20):
+        start = D(2026, 9, 28) + dt.timedelta(days=offset)
+        for n in range(5):
+            assert days.add(start, n) == add_working_days(start, n), (start, n)
+            end = start + dt.timedelta(days=n * 2)
+            assert days.between(start, end) == working_days_between(start, end), (start, end)

@@ -15,49 +15,22 @@ import threading
 
 import pytest
 from celery import signals
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
-from collab.celery import app
 from collab.models import Notification
 from requests_app import services
 from tests.factories import DepartmentFactory, UserFactory, make_request
 from tests.helpers import wait_for
+from tests.live_worker import celery_on_test_redis, worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-TIMEOUT = 30.0
-_MISSING = object()
 
 
 @pytest.fixture
 def celery_on_redis(settings):
-    """Point the Celery app at the test Redis with eager mode off; restore it afterwards."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = settings.REDIS_URL
-    overrides = {
-        "task_always_eager": False,
-        "broker_url": settings.REDIS_URL,
-        # Leave pytest's logging alone when the worker sets up its own.
-        "worker_hijack_root_logger": False,
-    }
-    saved = {key: app.conf.changes.get(key, _MISSING) for key in overrides}
-    app.conf.update(overrides)
-    try:
-        try:
-            with app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=5)
-        except Exception as exc:
-            pytest.fail(f"The Celery broker {settings.REDIS_URL} is unreachable: {exc}")
-        # Messages left over from an interrupted run must not be consumed by this test.
-        app.control.purge()
-        yield app
-    finally:
-        for key, value in saved.items():
-            if value is _MISSING:
-                app.conf.changes.pop(key, None)
-            else:
-                app.conf[key] = value
+    """The Celery app on the test Redis with eager mode off, restored afterwards."""
+    with celery_on_test_redis(settings) as celery_app:
+        yield celery_app
 
 
 @pytest.fixture
@@ -87,7 +60,7 @@ def test_worker_sends_the_notification_emails(celery_on_redis, task_threads):
     assert note.emailed_at is None
     assert mail.outbox == []
 
-    with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=TIMEOUT):
+    with worker():
         wait_for(lambda: len(mail.outbox) == 1, "the head's e-mail")
         wait_for(
             lambda: Notification.objects.filter(pk=note.pk, emailed_at__isnull=False).exists(),

@@ -66,3 +66,39 @@ def test_no_missing_migrations():
         env_extra={"DJANGO_SETTINGS_MODULE": "collab.settings.test"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _production_env():
+    return {
+        "DJANGO_SETTINGS_MODULE": "collab.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "collab.example.com",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/collab",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SITE_URL": "https://collab.example.com",
+    }
+
+
+def test_production_does_not_install_the_development_tools():
+    """seed_scale (devtools_app) deletes data with --reset: local and test settings install
+    it, production does not, so the command does not exist there."""
+    from django.conf import settings
+
+    assert "devtools_app" in settings.INSTALLED_APPS  # the test settings have it
+    apps = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(*settings.INSTALLED_APPS)",
+        env_extra=_production_env(),
+    )
+    assert apps.returncode == 0, apps.stdout + apps.stderr
+    installed = apps.stdout.split()
+    assert "portfolio_app" in installed
+    assert "devtools_app" not in installed
+    command = _manage("seed_scale", "--help", env_extra=_production_env())
+    assert command.returncode != 0
+    assert "Unknown command: 'seed_scale'" in command.stderr
+    local = _manage(
+        "seed_scale", "--help", env_extra={"DJANGO_SETTINGS_MODULE": "collab.settings.local"}
+    )
+    assert local.returncode == 0, local.stdout + local.stderr

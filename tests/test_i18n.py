@@ -64,7 +64,8 @@ def test_zh_hant_catalog_is_complete(tmp_path):
 
     copy = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.mo", "migrations", "vendor")
-    for name in ["collab", "requests_app", "tasks_app", "review_app", "templates", "locale"]:
+    apps = ["collab", "requests_app", "tasks_app", "review_app", "portfolio_app", "devtools_app"]
+    for name in [*apps, "templates", "locale"]:
         shutil.copytree(root / name, copy / name, ignore=ignore)
     shutil.copytree(root / "static" / "js", copy / "static" / "js")
     shutil.copy(root / "manage.py", copy / "manage.py")

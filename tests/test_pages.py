@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from tests.helpers import assert_query_count
 
-NAV_PAGES = ["home", "requests_app:mine", "tasks_app:mine", "review_app:todo"]
+NAV_PAGES = ["home", "requests_app:mine", "tasks_app:mine", "portfolio_app:todo"]
 ROLES = ["staff", "head", "deputy", "outsider", "pmo", "executive", "superuser"]
 
 
@@ -36,7 +36,7 @@ def test_everyone_signed_in_sees_the_shell_pages(request, client, role, page):
 )
 def test_dashboard_is_for_heads_pmo_and_executives(request, client, role, status):
     client.force_login(request.getfixturevalue(role))
-    assert client.get(reverse("review_app:dashboard")).status_code == status
+    assert client.get(reverse("portfolio_app:dashboard")).status_code == status
 
 
 @pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_dashboard_is_for_heads_pmo_and_executives(request, client, role, status
 def test_navigation_shows_dashboard_and_admin_only_to_those_who_may(request, client, role, shown):
     client.force_login(request.getfixturevalue(role))
     body = client.get(reverse("home")).content.decode()
-    assert (reverse("review_app:dashboard") in body) is shown
+    assert (reverse("portfolio_app:dashboard") in body) is shown
     assert (reverse("admin:index") in body) is shown
 
 

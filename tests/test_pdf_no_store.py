@@ -18,7 +18,7 @@ PDF_URLS = {
     "tasks_app:progress-pdf": lambda req: [req.pk],
     "review_app:final-acceptance-pdf": lambda req: [req.pk],
     "review_app:retrospective-pdf": lambda req: [req.pk],
-    "review_app:analysis-pdf": lambda req: [],
+    "portfolio_app:analysis-pdf": lambda req: [],
 }
 
 

@@ -83,7 +83,7 @@ def test_a_person_past_the_pdf_rate_gets_429_and_others_are_unaffected(client, c
 
 
 def test_the_analysis_report_has_its_own_lower_rate(client, pmo, executive):
-    url = reverse("review_app:analysis-pdf")
+    url = reverse("portfolio_app:analysis-pdf")
     assert _get(client, pmo, url).status_code == 200
     _assert_limited(_get(client, pmo, url))
     assert _get(client, executive, url).status_code == 200
@@ -92,17 +92,17 @@ def test_the_analysis_report_has_its_own_lower_rate(client, pmo, executive):
 def test_the_dashboard_is_limited_only_over_a_long_period(client, pmo, executive):
     """Three years count (the page and the lists behind its numbers share one counter);
     this month or a year never does."""
-    dashboard = reverse("review_app:dashboard")
+    dashboard = reverse("portfolio_app:dashboard")
     assert _get(client, pmo, dashboard, data=LONG).status_code == 200
     _assert_limited(_get(client, pmo, dashboard, data=LONG))
-    _assert_limited(_get(client, pmo, reverse("review_app:dashboard-tasks"), data=LONG))
+    _assert_limited(_get(client, pmo, reverse("portfolio_app:dashboard-tasks"), data=LONG))
     for short in ({}, {"period": "last_year"}, {"period": "year"}):
         assert _get(client, pmo, dashboard, data=short).status_code == 200
     assert _get(client, executive, dashboard, data=LONG).status_code == 200
 
 
 def test_an_htmx_request_gets_a_short_message(client, pmo):
-    dashboard = reverse("review_app:dashboard")
+    dashboard = reverse("portfolio_app:dashboard")
     _get(client, pmo, dashboard, data=LONG)
     response = _get(client, pmo, dashboard, data=LONG, HTTP_HX_REQUEST="true")
     assert response.status_code == 429
@@ -113,7 +113,7 @@ def test_an_htmx_request_gets_a_short_message(client, pmo):
 
 def test_the_429_page_speaks_english_to_those_who_chose_it(client, pmo):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
-    url = reverse("review_app:analysis-pdf")
+    url = reverse("portfolio_app:analysis-pdf")
     _get(client, pmo, url)
     response = _get(client, pmo, url)
     assert response.status_code == 429
@@ -123,7 +123,7 @@ def test_the_429_page_speaks_english_to_those_who_chose_it(client, pmo):
 
 def test_an_empty_rate_means_no_limit(client, pmo, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "analysis": ""}
-    url = reverse("review_app:analysis-pdf")
+    url = reverse("portfolio_app:analysis-pdf")
     for _ in range(3):
         assert _get(client, pmo, url).status_code == 200
 
@@ -139,7 +139,7 @@ def test_pages_stay_up_while_the_cache_is_unreachable(client, pmo, settings):
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }
-    url = reverse("review_app:analysis-pdf")
+    url = reverse("portfolio_app:analysis-pdf")
     for _ in range(3):
         assert _get(client, pmo, url).status_code == 200
 

@@ -9,11 +9,10 @@ the other person gets RequestConflict with a message saying what the request bec
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_fsm import ConcurrentTransition
 
 from collab import notifications
@@ -23,37 +22,10 @@ from requests_app import services
 from requests_app.choices import EventKind, RequestState, ReviewDecision
 from requests_app.models import CollabRequest, DepartmentReview, RequestEvent
 from requests_app.services import RequestConflict
+from tests.concurrency import race
 from tests.factories import DepartmentFactory, UserFactory, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*racers, timeout: float = 30):
-    """Run each racer(wait) in its own thread; return [("ok", value) | ("error", exc)].
-
-    A racer loads its objects, calls wait() to line up with the others, then acts.
-    """
-    barrier = threading.Barrier(len(racers))
-    results: list = [None] * len(racers)
-
-    def wait():
-        barrier.wait(timeout=10)
-
-    def run(index, racer):
-        try:
-            results[index] = ("ok", racer(wait))
-        except Exception as exc:
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results
 
 
 @pytest.fixture

@@ -754,7 +754,7 @@ def _review_rows(body: str) -> set[int]:
 )
 def test_todo_lists_the_reviews_the_user_can_answer(request, client, pending, role, which):
     client.force_login(request.getfixturevalue(role))
-    response = client.get(reverse("review_app:todo"))
+    response = client.get(reverse("portfolio_app:todo"))
     assert response.status_code == 200
     expected = {_review(pending, request.getfixturevalue(name)).pk for name in which}
     body = response.content.decode()
@@ -765,17 +765,17 @@ def test_todo_lists_the_reviews_the_user_can_answer(request, client, pending, ro
 def test_todo_marks_the_deputy_and_overdue_and_today(client, deputy, head, pending, department):
     review = _review(pending, department)
     client.force_login(deputy)
-    body = client.get(reverse("review_app:todo")).content.decode()
+    body = client.get(reverse("portfolio_app:todo")).content.decode()
     assert f'data-acting-for="{head.pk}"' in body
     assert pending.get_absolute_url() in body
     DepartmentReview.objects.filter(pk=review.pk).update(
         due_date=timezone.localdate() - dt.timedelta(days=1)
     )
-    assert 'data-due="overdue"' in client.get(reverse("review_app:todo")).content.decode()
+    assert 'data-due="overdue"' in client.get(reverse("portfolio_app:todo")).content.decode()
     DepartmentReview.objects.filter(pk=review.pk).update(due_date=timezone.localdate())
-    assert 'data-due="today"' in client.get(reverse("review_app:todo")).content.decode()
+    assert 'data-due="today"' in client.get(reverse("portfolio_app:todo")).content.decode()
     client.force_login(head)
-    assert "data-acting-for" not in client.get(reverse("review_app:todo")).content.decode()
+    assert "data-acting-for" not in client.get(reverse("portfolio_app:todo")).content.decode()
 
 
 def test_todo_of_a_deputy_for_all_the_heads_departments(client, head, partner, pending):
@@ -787,7 +787,7 @@ def test_todo_of_a_deputy_for_all_the_heads_departments(client, head, partner, p
     stand_in = UserFactory(department=DepartmentFactory())
     DelegationFactory(head=head, deputy=stand_in, department=None)
     client.force_login(stand_in)
-    body = client.get(reverse("review_app:todo")).content.decode()
+    body = client.get(reverse("portfolio_app:todo")).content.decode()
     assert _review_rows(body) == set(pending.reviews.values_list("pk", flat=True))
     assert body.count(f'data-acting-for="{head.pk}"') == 2
     # The link works: the stand-in sees the request and both panels, acting for the head.
@@ -801,14 +801,14 @@ def test_todo_shows_the_pmo_what_awaits_confirmation(
     client.force_login(pmo)
     assert (
         f'data-request="{pending.pk}"'
-        not in client.get(reverse("review_app:todo")).content.decode()
+        not in client.get(reverse("portfolio_app:todo")).content.decode()
     )
     services.review_decide(review=_review(pending, department), by=head, approve=True)
     services.review_decide(review=_review(pending, partner), by=partner_head, approve=True)
-    body = client.get(reverse("review_app:todo")).content.decode()
+    body = client.get(reverse("portfolio_app:todo")).content.decode()
     assert 'id="todo-confirm"' in body and f'data-request="{pending.pk}"' in body
     client.force_login(head)  # heads do not confirm
-    assert 'id="todo-confirm"' not in client.get(reverse("review_app:todo")).content.decode()
+    assert 'id="todo-confirm"' not in client.get(reverse("portfolio_app:todo")).content.decode()
 
 
 def test_todo_reminds_the_initiator_of_a_request_sent_back(
@@ -818,7 +818,7 @@ def test_todo_reminds_the_initiator_of_a_request_sent_back(
         review=_review(pending, partner), by=partner_head, approve=False, comment="請補充"
     )
     client.force_login(staff)
-    body = client.get(reverse("review_app:todo")).content.decode()
+    body = client.get(reverse("portfolio_app:todo")).content.decode()
     assert 'id="todo-revise"' in body and f'data-request="{pending.pk}"' in body
 
 
@@ -843,7 +843,7 @@ def test_todo_query_count_does_not_grow_with_rows(
             req = submitted()
             services.review_decide(review=_review(req, department), by=head, approve=True)
 
-    url = reverse("review_app:todo")
+    url = reverse("portfolio_app:todo")
     for user, make_rows in ((head, make_pending), (deputy, make_pending), (pmo, make_agreed)):
         client.force_login(user)
         client.get(url)

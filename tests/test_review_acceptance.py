@@ -211,6 +211,7 @@ def test_rectify_sends_the_task_back_with_the_new_deadline(pmo):
         decision=Verdict.RECTIFY,
         reason="缺少錯誤碼說明",
         rectify_due_at=deadline,
+        earlier_confirmed=True,  # before the task's due date
     )
     task.refresh_from_db()
     assert task.state == TaskState.IN_PROGRESS and task.submitted_at is None
@@ -251,6 +252,7 @@ def test_resubmission_opens_round_two_and_versions_the_files(pmo):
         decision=Verdict.RECTIFY,
         reason="補上錯誤碼",
         rectify_due_at=later(3),
+        earlier_confirmed=True,  # before the task's due date
     )
     v2 = SimpleUploadedFile("api.txt", "第二版".encode(), content_type="text/plain")
     task = submit(w, note="第二版,已補錯誤碼", files=[v2])
@@ -404,6 +406,7 @@ def test_second_and_stale_answers_are_conflicts(pmo):
         decision=Verdict.RECTIFY,
         reason="補文件",
         rectify_due_at=later(2),
+        earlier_confirmed=True,  # before the task's due date
     )
     with pytest.raises(AcceptanceConflict) as info:
         services.acceptance_answer(verdict=stale, by=w.design_head, decision=Verdict.PASSED)
@@ -415,7 +418,7 @@ def test_second_and_stale_answers_are_conflicts(pmo):
 
 def test_task_movers_refuse_without_the_procedure(pmo):
     """tasks_app's accept / reject are state movers for the procedure only: called
-    without `authorised` they are refused, whoever calls."""
+    through their public names they are refused, whoever calls."""
     w = make_world(pmo)
     task = submit(w)
     for user in (w.accountable, w.initiator, w.pmo):

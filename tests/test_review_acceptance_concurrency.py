@@ -8,11 +8,7 @@ comes too late to a closed round gets AcceptanceConflict with a message saying s
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import connection
 
 from collab.models import User
 from review_app.choices import AcceptanceOutcome, Verdict
@@ -21,42 +17,10 @@ from review_app.services import acceptance as services
 from tasks_app import services as task_services
 from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import Task, TaskEvent
+from tests.concurrency import race, slow
 from tests.review_acceptance_fixtures import later, make_world, seat, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*racers, timeout: float = 30):
-    """Run each racer(wait) in its own thread; return [("ok", value) | ("error", exc)]."""
-    barrier = threading.Barrier(len(racers))
-    results: list = [None] * len(racers)
-
-    def run(index, racer):
-        try:
-            results[index] = ("ok", racer(lambda: barrier.wait(timeout=10)))
-        except Exception as exc:
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results
-
-
-def _slow(monkeypatch) -> None:
-    """Slow down the history line written while the task's row lock is held."""
-    real = task_services.task_event_log
-
-    def slowed(*args, **kwargs):
-        time.sleep(0.3)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(task_services, "task_event_log", slowed)
 
 
 def _answerer(verdict_id: int, user_id: int, decision: str, **extra):
@@ -74,7 +38,7 @@ def test_rectify_and_fail_at_once_close_the_round_once(pmo, monkeypatch):
     sends the task back once; the other is refused with a conflict naming the outcome."""
     w = make_world(pmo)
     task = submit(w)
-    _slow(monkeypatch)
+    slow(monkeypatch, task_services, "task_event_log")
     results = race(
         _answerer(
             seat(task, person=w.initiator).pk,
@@ -82,6 +46,7 @@ def test_rectify_and_fail_at_once_close_the_round_once(pmo, monkeypatch):
             Verdict.RECTIFY,
             reason="補資料",
             rectify_due_at=later(3),
+            earlier_confirmed=True,
         ),
         _answerer(
             seat(task, person=w.accountable).pk, w.accountable.pk, Verdict.FAILED, reason="重做"
@@ -109,7 +74,7 @@ def test_the_last_two_passes_at_once_complete_the_task_once(pmo, monkeypatch):
     task = submit(w)
     for person in (w.accountable, w.initiator):
         services.acceptance_answer(verdict=seat(task, person=person), by=person, decision="passed")
-    _slow(monkeypatch)
+    slow(monkeypatch, task_services, "task_event_log")
     results = race(
         _answerer(seat(task, department=w.tech).pk, w.tech_head.pk, Verdict.PASSED),
         _answerer(seat(task, department=w.design).pk, w.design_head.pk, Verdict.PASSED),
@@ -128,7 +93,7 @@ def test_the_same_seat_answered_twice_at_once_records_one_answer(pmo, monkeypatc
     w = make_world(pmo)
     task = submit(w)
     verdict = seat(task, department=w.tech)
-    _slow(monkeypatch)
+    slow(monkeypatch, task_services, "task_event_log")
     results = race(
         _answerer(verdict.pk, w.tech_head.pk, Verdict.PASSED),
         _answerer(verdict.pk, w.tech_deputy.pk, Verdict.FAILED, reason="不行"),

@@ -178,6 +178,7 @@ def test_rectify_through_the_page_moves_the_due_date(client_for, w):
             reason="配色不符品牌規範",
             rectify_date=f"{timezone.localdate(deadline):%Y-%m-%d}",
             rectify_time="17:00",
+            confirm_earlier="on",  # before the task's due date
         ),
     )
     assert response.status_code == 302
@@ -196,6 +197,7 @@ def test_a_stale_page_gets_a_conflict_and_keeps_the_text(client_for, w):
         decision=Verdict.RECTIFY,
         reason="缺少文件",
         rectify_due_at=later(3),
+        earlier_confirmed=True,
     )
     response = client_for(w.design_head).post(
         _answer_url(stale), _post(stale, decision="failed", reason="我也覺得不行")
@@ -217,6 +219,7 @@ def test_the_page_shows_every_round_with_every_answer_and_versioned_files(client
         decision=Verdict.RECTIFY,
         reason="補上錯誤碼",
         rectify_due_at=later(4),
+        earlier_confirmed=True,
     )
     upload = SimpleUploadedFile("api-v2.txt", "第二版".encode(), content_type="text/plain")
     submit(w, note="第二版已補錯誤碼", files=[upload])
@@ -239,6 +242,7 @@ def test_task_page_queries_do_not_grow_with_rounds(client_for, w):
             decision=Verdict.RECTIFY,
             reason=f"第{n}次整改",
             rectify_due_at=later(3 + n),
+            earlier_confirmed=True,
         )
         upload = SimpleUploadedFile(f"v{n}.txt", b"x", content_type="text/plain")
         submit(w, note=f"第{n + 2}版", files=[upload])
@@ -251,7 +255,7 @@ def test_task_page_queries_do_not_grow_with_rounds(client_for, w):
 
 @pytest.mark.parametrize("who", SEAT_HOLDERS)
 def test_todo_lists_the_seats_waiting_on_me(client_for, w, who):
-    html = client_for(getattr(w, who)).get(reverse("review_app:todo")).content.decode()
+    html = client_for(getattr(w, who)).get(reverse("portfolio_app:todo")).content.decode()
     assert 'id="todo-acceptance"' in html
     assert len(re.findall(r'data-seat="\d+"', html)) == 1
     assert (f'data-acting-for="{w.tech_head.pk}"' in html) == (who == "tech_deputy")
@@ -260,19 +264,19 @@ def test_todo_lists_the_seats_waiting_on_me(client_for, w, who):
 
 @pytest.mark.parametrize("who", NO_SEAT)
 def test_todo_shows_no_seat_to_others(client_for, w, who):
-    html = client_for(getattr(w, who)).get(reverse("review_app:todo")).content.decode()
+    html = client_for(getattr(w, who)).get(reverse("portfolio_app:todo")).content.decode()
     assert 'id="todo-acceptance"' not in html
 
 
 def test_todo_highlights_overdue_and_drops_answered_seats(client_for, w):
     TaskAcceptance.objects.update(due_date=timezone.localdate() - dt.timedelta(days=1))
     client = client_for(w.initiator)
-    html = client.get(reverse("review_app:todo")).content.decode()
+    html = client.get(reverse("portfolio_app:todo")).content.decode()
     assert 'data-due="overdue"' in html and "row-overdue" in html
     services.acceptance_answer(
         verdict=seat(w.task, person=w.initiator), by=w.initiator, decision=Verdict.PASSED
     )
-    html = client.get(reverse("review_app:todo")).content.decode()
+    html = client.get(reverse("portfolio_app:todo")).content.decode()
     assert 'id="todo-acceptance"' not in html
 
 
@@ -326,6 +330,7 @@ def test_case_page_shows_the_outcome_and_round(client_for, w):
         decision=Verdict.RECTIFY,
         reason="再補",
         rectify_due_at=later(2),
+        earlier_confirmed=True,
     )
     submit(w, note="第二版")
     pass_every_seat(w.task)

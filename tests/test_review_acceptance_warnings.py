@@ -74,6 +74,7 @@ def test_answered_seats_and_closed_rounds_stop_warning(pmo):
         decision=Verdict.RECTIFY,
         reason="補上測試報告",
         rectify_due_at=later(3),
+        earlier_confirmed=True,
     )
     assert _found() == {}
 

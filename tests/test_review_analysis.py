@@ -21,13 +21,14 @@ from collab import outbox
 from collab.celery import app
 from collab.choices import Role
 from collab.models import OutboxMessage
+from portfolio_app.forms.analysis import AnalysisMonthForm
+from portfolio_app.models import AnalysisDispatch
+from portfolio_app.selectors import analysis as selectors
+from portfolio_app.services import analysis as services
+from portfolio_app.tasks import send_monthly_analysis_task
 from requests_app.models import CollabRequest
 from review_app.choices import FeedbackKind
-from review_app.forms.analysis import AnalysisMonthForm
-from review_app.models import AnalysisDispatch, Feedback
-from review_app.selectors import analysis as selectors
-from review_app.services import analysis as services
-from review_app.tasks import send_monthly_analysis_task
+from review_app.models import Feedback
 from tests.factories import DepartmentFactory, UserFactory
 from tests.helpers import assert_constant_queries
 from tests.review_analysis_cases import (
@@ -406,7 +407,7 @@ def test_without_executives_the_month_is_recorded_not_sent(
     """Nobody to mail: logged, the row says so (not sent), and a later run sends."""
     march.roles.executive.delete()
     mail.outbox.clear()
-    with caplog.at_level(logging.WARNING, logger="review_app.services.analysis"):
+    with caplog.at_level(logging.WARNING, logger="portfolio_app.services.analysis"):
         dispatch = services.analysis_send(month=MARCH, now=NOW)
     assert not dispatch.sent_now and dispatch.nobody
     assert dispatch.sent_at is None and dispatch.recipients == ""
@@ -503,6 +504,8 @@ def test_beat_sends_it_on_the_first_at_seven_taipei_time(db):
     assert entry.task == "review_app.tasks.send_monthly_analysis_task"
     app.loader.import_default_modules()
     assert entry.task in app.tasks
+    # The task moved to portfolio_app under its first name, which stored rows name.
+    assert app.tasks[entry.task].run.__module__ == "portfolio_app.tasks"
     # 08:00 on 31 March in Taipei, last run 1 March: due at 07:00 on 1 April, Taipei.
     with time_machine.travel(dt.datetime(2025, 3, 31, 8, 0, tzinfo=TAIPEI), tick=False):
         remaining = crontab.schedule.remaining_estimate(at(3, 1, 7))
@@ -515,7 +518,7 @@ def test_beat_sends_it_on_the_first_at_seven_taipei_time(db):
 def test_admin_lists_the_dispatches_read_only(client, march):
     r = march.roles
     services.analysis_send(month=MARCH, now=NOW)
-    url = reverse("admin:review_app_analysisdispatch_changelist")
+    url = reverse("admin:portfolio_app_analysisdispatch_changelist")
     for user in (r.pmo, r.executive, r.admin, r.superuser):
         client.force_login(user)
         response = client.get(url)
@@ -523,10 +526,10 @@ def test_admin_lists_the_dispatches_read_only(client, march):
         assert "/review/analysis.pdf?month=2025-03" in response.content.decode()
     dispatch = AnalysisDispatch.objects.get()
     client.force_login(r.pmo)
-    change = reverse("admin:review_app_analysisdispatch_change", args=[dispatch.pk])
+    change = reverse("admin:portfolio_app_analysisdispatch_change", args=[dispatch.pk])
     assert client.get(change).status_code == 200
     assert client.post(change, {"recipients": "x@example.com"}).status_code == 403
-    assert client.get(reverse("admin:review_app_analysisdispatch_add")).status_code == 403
+    assert client.get(reverse("admin:portfolio_app_analysisdispatch_add")).status_code == 403
     for user in (r.mkt_head, r.staff):
         client.force_login(user)
         assert client.get(url).status_code in (302, 403), user
@@ -539,7 +542,7 @@ def test_admin_send_now_is_for_the_pmo(client, march, django_capture_on_commit_c
     services.analysis_send(month=MARCH, now=NOW)  # nobody to send to: recorded only
     boss = UserFactory(role=Role.EXECUTIVE)
     dispatch = AnalysisDispatch.objects.get()
-    url = reverse("admin:review_app_analysisdispatch_changelist")
+    url = reverse("admin:portfolio_app_analysisdispatch_changelist")
     mail.outbox.clear()
 
     client.force_login(r.pmo)

@@ -15,9 +15,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from review_app import pdf
-from review_app.selectors import analysis as selectors
-from review_app.views.analysis import picker_context
+from portfolio_app import pdf
+from portfolio_app.selectors import analysis as selectors
+from portfolio_app.views.analysis import picker_context
 from tests.factories import DelegationFactory, UserFactory
 from tests.review_analysis_cases import LONG_PROBLEM, MARCH, NOW
 from tests.test_task_pdf import _assert_cjk_font_embedded, _compact, _text
@@ -25,7 +25,7 @@ from tests.test_task_pdf import _assert_cjk_font_embedded, _compact, _text
 pytest_plugins = ["tests.review_analysis_fixtures"]
 pytestmark = pytest.mark.django_db
 
-URL = reverse("review_app:analysis-pdf")
+URL = reverse("portfolio_app:analysis-pdf")
 
 
 def _zh(msgid: str) -> str:

@@ -15,65 +15,35 @@ import time
 
 import pytest
 from celery import signals
-from celery.contrib.testing.worker import start_worker
 
 from collab import outbox
-from collab.celery import app
 from collab.choices import Role
 from collab.models import OutboxMessage
-from review_app.models import AnalysisDispatch
-from review_app.tasks import send_monthly_analysis_task
+from portfolio_app.models import AnalysisDispatch
+from portfolio_app.tasks import send_monthly_analysis_task
 from tests.factories import UserFactory
 from tests.helpers import wait_for
-from tests.smtp_sink import SmtpSink
+from tests.live_worker import celery_on_test_redis, smtp_sink, worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-TIMEOUT = 30.0
-_MISSING = object()
 
 
 @pytest.fixture
 def live(settings):
     """An SMTP sink and a worker on the test Redis; task outcomes recorded by signal."""
-    sink = SmtpSink().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 10
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    overrides = {
-        "task_always_eager": False,
-        "broker_url": settings.REDIS_URL,
-        "worker_hijack_root_logger": False,
-    }
-    saved = {key: app.conf.changes.get(key, _MISSING) for key in overrides}
-    app.conf.update(overrides)
     outcomes: list[tuple[str, object]] = []  # (state, result) of each finished run
 
     def on_postrun(sender=None, task=None, retval=None, state=None, **kwargs):
         if task.name == send_monthly_analysis_task.name:
             outcomes.append((state, retval))
 
-    signals.task_postrun.connect(on_postrun, weak=False)
-    try:
+    with smtp_sink(settings) as sink, celery_on_test_redis(settings):
+        signals.task_postrun.connect(on_postrun, weak=False)
         try:
-            with app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=5)
-        except Exception as exc:
-            pytest.fail(f"The Celery broker {settings.REDIS_URL} is unreachable: {exc}")
-        app.control.purge()
-        with start_worker(app, perform_ping_check=False, shutdown_timeout=TIMEOUT):
-            yield sink, outcomes
-    finally:
-        signals.task_postrun.disconnect(on_postrun)
-        sink.stop()
-        for key, value in saved.items():
-            if value is _MISSING:
-                app.conf.changes.pop(key, None)
-            else:
-                app.conf[key] = value
+            with worker():
+                yield sink, outcomes
+        finally:
+            signals.task_postrun.disconnect(on_postrun)
 
 
 def _run(outcomes, month: str):

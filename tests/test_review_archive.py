@@ -62,7 +62,7 @@ def test_archive_files_the_case_read_only(case, django_capture_on_commit_callbac
     ):
         assert text in entry.search_text, text
     event = RequestEvent.objects.get(request=req, kind=EventKind.ARCHIVED)
-    assert event.by == case.pmo and entry.title in event.comment
+    assert event.by == case.pmo and entry.title in event.text
     note = Notification.objects.filter(recipient=case.initiator).latest("pk")
     assert entry.title in note.title
     assert [m.to for m in mail.outbox] == [[case.initiator.email]]
@@ -275,24 +275,24 @@ def test_the_panel_offers_no_button_to_others(case, client_for, who):
 
 def test_the_pmo_sees_cases_waiting_to_be_archived(case, client_for):
     client = client_for(case.pmo)
-    response = client.get(reverse("review_app:todo"))
+    response = client.get(reverse("portfolio_app:todo"))
     assert response.context["archive_todo_count"] == 1
     assert f'data-archive-request="{case.req.pk}"' in response.content.decode()
     services.archive_case(request=case.req, by=case.pmo)
-    response = client.get(reverse("review_app:todo"))
+    response = client.get(reverse("portfolio_app:todo"))
     assert response.context["archive_todo_count"] == 0
     assert 'id="todo-archive"' not in response.content.decode()
 
 
 def test_a_case_without_a_filed_retrospective_is_not_on_the_pmos_to_do(case, client_for):
     Retrospective.objects.filter(request=case.req).update(state=RetrospectiveState.DRAFT)
-    response = client_for(case.pmo).get(reverse("review_app:todo"))
+    response = client_for(case.pmo).get(reverse("portfolio_app:todo"))
     assert response.context["archive_todo_count"] == 0
 
 
 @pytest.mark.parametrize("who", ["initiator", "mkt_head", "outsider"])
 def test_others_have_nothing_to_archive(case, client_for, who):
-    response = client_for(getattr(case, who)).get(reverse("review_app:todo"))
+    response = client_for(getattr(case, who)).get(reverse("portfolio_app:todo"))
     assert response.context["archive_todo_count"] == 0
     assert 'id="todo-archive"' not in response.content.decode()
 

@@ -200,7 +200,7 @@ def test_the_knowledge_base_is_for_signed_in_staff(client, case):
 
 
 def test_the_navigation_links_to_the_knowledge_base(case, client_for):
-    html = client_for(case.outsider).get(reverse("review_app:todo")).content.decode()
+    html = client_for(case.outsider).get(reverse("portfolio_app:todo")).content.decode()
     assert 'id="nav-knowledge"' in html and reverse("review_app:knowledge") in html
 
 

@@ -439,8 +439,13 @@ SERVICE_CALLS = {
     ),
     "request_confirm": lambda f: request_services.request_confirm(request=f.archived, by=f.pmo),
     "request_start": lambda f: request_services.request_start(request=f.archived, by=f.pmo),
-    "request_complete": lambda f: request_services.request_complete(
-        request=f.archived, by=f.pmo, authorised=True
+    "request_complete": lambda f: request_services.request_complete(request=f.archived, by=f.pmo),
+    # As the signing and the final acceptance call them (no check of who acts).
+    "request_start_unchecked": lambda f: request_services.request_start_unchecked(
+        request=f.archived, by=f.mkt_head
+    ),
+    "request_complete_unchecked": lambda f: request_services.request_complete_unchecked(
+        request=f.archived, by=f.mkt_head
     ),
     "request_cancel": lambda f: request_services.request_cancel(
         request=f.archived, by=f.pmo, reason="不做了"
@@ -485,11 +490,11 @@ SERVICE_CALLS = {
         task=f.task, by=f.owner, completion_note="再交", files=[_txt()]
     ),
     # As the acceptance procedure calls them (review_app.services.acceptance).
-    "task_accept": lambda f: task_services.task_accept(
-        task=f.task, by=f.initiator, authorised=True
+    "task_accept_unchecked": lambda f: task_services.task_accept_unchecked(
+        task=f.task, by=f.initiator
     ),
-    "task_reject_delivery": lambda f: task_services.task_reject_delivery(
-        task=f.task, by=f.initiator, reason="重做", authorised=True
+    "task_reject_delivery_unchecked": lambda f: task_services.task_reject_delivery_unchecked(
+        task=f.task, by=f.initiator, reason="重做"
     ),
     "task_change_due": lambda f: task_services.task_change_due(
         task=f.task,

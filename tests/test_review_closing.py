@@ -59,7 +59,7 @@ def test_request_cannot_complete_without_a_signed_final_acceptance(project):
     with pytest.raises(request_services.TransitionRefused):
         request_services.request_complete(request=req, by=project.initiator)
     with pytest.raises(request_services.TransitionRefused):
-        request_services.request_complete(request=req, by=project.pmo, authorised=True)
+        request_services.request_complete_unchecked(request=req, by=project.pmo)
     # An open round, or a returned one, does not open the guard either.
     final = open_final(project)
     assert not can_proceed(project.refresh().complete)
@@ -323,7 +323,7 @@ def test_request_is_untouched_when_completion_fails(project, monkeypatch):
     def broken(**kwargs):
         raise request_services.RequestConflict("boom")
 
-    monkeypatch.setattr(request_services, "request_complete", broken)
+    monkeypatch.setattr(request_services, "request_complete_unchecked", broken)
     with pytest.raises(request_services.RequestConflict):
         services.final_sign(signature=signature_of(final, project.sales), by=project.sales_head)
     final.refresh_from_db()

@@ -61,7 +61,7 @@ def test_final_acceptance_and_retrospective_in_the_browser(page, live_server, pm
         (project.sales_deputy, project.sales),
     ]:
         _log_in(page, live_server, signer)
-        page.goto(live_server.url + reverse("review_app:todo"))
+        page.goto(live_server.url + reverse("portfolio_app:todo"))
         with page.expect_navigation(url=case_re):
             page.locator("#todo-final-signatures a").first.click()
         row = page.locator(f'[data-sign-for="{department.pk}"]')
@@ -76,7 +76,7 @@ def test_final_acceptance_and_retrospective_in_the_browser(page, live_server, pm
 
     # The initiator writes the retrospective: 18 % against 15 % → 120.0 %.
     _log_in(page, live_server, project.initiator)
-    page.goto(live_server.url + reverse("review_app:todo"))
+    page.goto(live_server.url + reverse("portfolio_app:todo"))
     edit_re = re.compile(re.escape(reverse("review_app:retrospective-edit", args=[req.pk])))
     with page.expect_navigation(url=edit_re):
         page.locator("#todo-retrospectives a").first.click()

@@ -17,8 +17,9 @@ from requests_app.models import CollabRequest, RequestEvent
 from review_app.choices import FinalOutcome, SignatureDecision
 from review_app.models import FinalAcceptance, FinalSignature, Retrospective
 from review_app.services import closing as services
+from tests.concurrency import race
+from tests.concurrency import slow as _slow
 from tests.review_closing_fixtures import build_project, open_final, signature_of
-from tests.test_task_concurrency import _slow, race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -433,7 +433,7 @@ def test_improvement_actions_link_to_a_suggestion_when_that_page_exists(client, 
 
 def _todo(client, user):
     client.force_login(user)
-    response = client.get(reverse("review_app:todo"))
+    response = client.get(reverse("portfolio_app:todo"))
     assert response.status_code == 200
     return response.content.decode()
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from collab.models import Department
+from portfolio_app.selectors import dashboard as selectors
 from requests_app.models import CollabRequest, DepartmentReview
-from review_app.selectors import dashboard as selectors
 from tasks_app.models import Task
 from tests.factories import (
     DepartmentFactory,
@@ -25,7 +25,7 @@ from tests.helpers import assert_constant_queries, count_queries
 
 pytestmark = pytest.mark.django_db
 
-DASHBOARD = reverse("review_app:dashboard")
+DASHBOARD = reverse("portfolio_app:dashboard")
 
 
 def _head_of(department):
@@ -194,7 +194,7 @@ def test_the_lists_carry_the_filters_and_sort(client_for, pmo, portfolio):
     client = client_for(pmo)
     query = _period_query(timezone.localdate())
     b = portfolio["b"]
-    url = f"{reverse('review_app:dashboard-tasks')}?{query}&metric=open&department={b.pk}"
+    url = f"{reverse('portfolio_app:dashboard-tasks')}?{query}&metric=open&department={b.pk}"
     response = client.get(url + "&sort=risk")
     rows = list(response.context["page"].object_list)
     assert [t.risk_level for t in rows] == ["high", "medium"]
@@ -247,7 +247,7 @@ def test_head_sees_the_dashboard_scoped_to_their_departments(client_for, head, p
     assert refused.context["summary"].tasks["all"].value == 2
 
     # The lists behind the numbers keep the scope, whatever the URL asks for.
-    tasks_url = reverse("review_app:dashboard-tasks")
+    tasks_url = reverse("portfolio_app:dashboard-tasks")
     listed = client.get(f"{tasks_url}?{query}&metric=all&department={portfolio['b'].pk}")
     assert {t.responsible_department_id for t in listed.context["page"].object_list} == {
         portfolio["a"].pk
@@ -261,9 +261,14 @@ def test_deputy_sees_the_head_scope_while_the_delegation_runs(client_for, deputy
 
 
 @pytest.mark.parametrize(
-    "name", ["review_app:dashboard", "review_app:dashboard-tasks", "review_app:dashboard-requests",
-             "review_app:dashboard-reviews"],
-)  # fmt: skip
+    "name",
+    [
+        "portfolio_app:dashboard",
+        "portfolio_app:dashboard-tasks",
+        "portfolio_app:dashboard-requests",
+        "portfolio_app:dashboard-reviews",
+    ],
+)
 def test_who_may_open_the_dashboard_and_its_lists(client, client_for, name, staff, head, pmo,
                                                    executive, superuser):  # fmt: skip
     url = reverse(name)
@@ -390,10 +395,10 @@ def test_dashboard_query_count_does_not_grow_with_the_data(client_for, pmo, depa
 @pytest.mark.parametrize(
     ("name", "extra"),
     [
-        ("review_app:dashboard-tasks", "metric=late"),
-        ("review_app:dashboard-tasks", "metric=all&sort=risk"),
-        ("review_app:dashboard-requests", "metric=submitted"),
-        ("review_app:dashboard-reviews", ""),
+        ("portfolio_app:dashboard-tasks", "metric=late"),
+        ("portfolio_app:dashboard-tasks", "metric=all&sort=risk"),
+        ("portfolio_app:dashboard-requests", "metric=submitted"),
+        ("portfolio_app:dashboard-reviews", ""),
     ],
 )
 def test_list_query_count_does_not_grow_with_the_rows(client_for, pmo, department, head, name,

@@ -434,7 +434,7 @@ def test_case_panel_per_role(client_for, feedback, case, cast):
 
 
 def test_todo_lists_forms_to_fill_and_pmo_work(client_for, case, cast):
-    url = reverse("review_app:todo")
+    url = reverse("portfolio_app:todo")
     invitation = FeedbackInvitation.objects.get(request=case, user=cast.consulted)
     html = client_for(cast.consulted).get(url).content.decode()
     assert f'data-invitation="{invitation.pk}"' in html
@@ -464,7 +464,7 @@ def test_todo_section_queries_do_not_grow(client_for, case, cast):
             give(case, people[i % 3])
             suggest(people[i % 3])
 
-    assert_constant_queries(make_rows, lambda: client.get(reverse("review_app:todo")))
+    assert_constant_queries(make_rows, lambda: client.get(reverse("portfolio_app:todo")))
 
 
 def test_navigation_links(client_for, cast):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from collab import notifications
@@ -17,6 +15,7 @@ from requests_app.models import CollabRequest
 from review_app.choices import FeedbackKind, SuggestionState
 from review_app.models import Suggestion, SuggestionEvent
 from review_app.services import feedback as services
+from tests.concurrency import race
 from tests.factories import DepartmentFactory, UserFactory
 from tests.review_feedback_cases import retrospective_action
 
@@ -273,28 +272,6 @@ def test_suggestions_keep_moving_after_their_case_is_archived(case, cast):
 
 
 # --- two evaluators at once --------------------------------------------------------------------
-
-
-def race(*racers, timeout: float = 30):
-    """Run each racer(wait) in its own thread and connection; return ("ok"|"error", value)."""
-    barrier = threading.Barrier(len(racers))
-    results: list = [None] * len(racers)
-
-    def run(index, racer):
-        try:
-            results[index] = ("ok", racer(lambda: barrier.wait(timeout=10)))
-        except Exception as exc:
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

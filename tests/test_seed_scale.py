@@ -1,4 +1,4 @@
-"""seed_scale (review_app.scale): exact sizes, consistent states and times, RACI, 協作請求,
+"""seed_scale (devtools_app.scale): exact sizes, consistent states and times, RACI, 協作請求,
 acceptance rounds waiting past due, the daily warning rules' work, the number sequences,
 the refusal of a second run, --reset, and demo data left alone."""
 
@@ -17,6 +17,7 @@ from collab import calendar
 from collab import demo as collab_demo
 from collab import warnings as collab_warnings
 from collab.models import Department, NumberSequence, User
+from devtools_app import scale
 from requests_app import services as request_services
 from requests_app.choices import RequestState, ReviewDecision
 from requests_app.models import (
@@ -26,7 +27,6 @@ from requests_app.models import (
     RequestDepartment,
     RequestEvent,
 )
-from review_app import scale
 from review_app.choices import AcceptanceOutcome, RetrospectiveState, Verdict
 from review_app.models import (
     AcceptanceVerdict,

@@ -16,7 +16,6 @@ import pytest
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
-from django.forms import MultiWidget
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,7 +24,7 @@ from requests_app.choices import RequestState
 from tasks_app import services
 from tasks_app.models import Breakdown, BreakdownSignature, Task
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request
-from tests.helpers import assert_constant_queries
+from tests.helpers import admin_form_data, assert_constant_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -77,36 +76,6 @@ def org(department, head, staff, pmo):
 
 def tasks_of(req) -> list[Task]:
     return list(req.tasks.order_by("sequence"))
-
-
-def _form_data(response) -> dict:
-    """Return the POST data of a rendered admin change form, as a browser would send it."""
-    data = {}
-
-    def add(bound_field):
-        value = bound_field.value()
-        widget = bound_field.field.widget
-        widget = getattr(widget, "widget", widget)  # the admin's related-object wrapper
-        if isinstance(widget, MultiWidget):
-            parts = widget.decompress(value) if not isinstance(value, list) else value
-            for index, part in enumerate(parts):
-                if part is not None:
-                    data[f"{bound_field.html_name}_{index}"] = str(part)
-            return
-        if value is None or value is False:
-            return
-        data[bound_field.html_name] = "on" if value is True else value
-
-    for bound_field in response.context["adminform"].form:
-        add(bound_field)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            add(bound_field)
-        for form in formset.forms:
-            for bound_field in form:
-                add(bound_field)
-    return data
 
 
 def _raci_rows(data: dict) -> dict[str, str]:
@@ -206,7 +175,7 @@ def test_pmo_edits_a_task_and_its_raci_through_the_service(org, client_for):
     client = client_for(org.pmo)
     response = client.get(change_url(task))
     assert response.context["has_change_permission"] is True
-    data = _form_data(response)
+    data = admin_form_data(response)
     data["name"] = "需求評審與開發"
     r_row = next(i for i, role in _raci_rows(data).items() if role == "R")
     data[f"assignments-{r_row}-user"] = org.tech_staff.pk
@@ -228,7 +197,7 @@ def test_saving_an_unchanged_task_in_admin_voids_nothing(org, client_for):
     services.breakdown_sign(request=org.project, by=org.mkt_head, department=org.mkt)
     task = tasks_of(org.project)[0]
     client = client_for(org.pmo)
-    data = _form_data(client.get(change_url(task)))
+    data = admin_form_data(client.get(change_url(task)))
     data["_save"] = "1"
     version = Breakdown.objects.get(request=org.project).version
     response = client.post(change_url(task), data)
@@ -241,7 +210,7 @@ def test_raci_inline_holds_exactly_one_r_and_one_a(org, client_for):
     """Two R rows, or no A row, are refused by the inline; nothing changes."""
     task = tasks_of(org.project)[0]
     client = client_for(org.pmo)
-    base = _form_data(client.get(change_url(task)))
+    base = admin_form_data(client.get(change_url(task)))
     base["_save"] = "1"
     rows = _raci_rows(base)
     a_row = next(i for i, role in rows.items() if role == "A")
@@ -264,7 +233,7 @@ def test_service_refusal_is_shown_on_the_form(org, client_for):
     form comes back with the reason and the typed name, and nothing is logged."""
     task = tasks_of(org.project)[0]
     client = client_for(org.pmo)
-    data = _form_data(client.get(change_url(task)))
+    data = admin_form_data(client.get(change_url(task)))
     r_row = next(i for i, role in _raci_rows(data).items() if role == "R")
     data[f"assignments-{r_row}-user"] = org.ops_staff.pk
     data.update(name="不該存下的名稱", _save="1")
@@ -284,7 +253,7 @@ def test_cycle_is_refused_in_admin(org, client_for):
         request=org.project, by=org.staff, task=second, data={}, raci=raci, depends_on=[first]
     )
     client = client_for(org.pmo)
-    data = _form_data(client.get(change_url(first)))
+    data = admin_form_data(client.get(change_url(first)))
     data.update(depends_on=[second.pk], _save="1")
     response = client.post(change_url(first), data)
     assert response.status_code == 200

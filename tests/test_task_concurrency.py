@@ -9,11 +9,7 @@ too late gets TaskConflict (or TaskRefused) with a message saying what to do.
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import connection
 
 from collab.models import User
 from requests_app import services as request_services
@@ -23,45 +19,11 @@ from tasks_app import selectors, services
 from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import Breakdown, BreakdownSignature, Task, TaskEvent
 from tasks_app.services import TaskConflict, TaskRefused
+from tests.concurrency import race
+from tests.concurrency import slow as _slow
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*racers, timeout: float = 30):
-    """Run each racer(wait) in its own thread; return [("ok", value) | ("error", exc)]."""
-    barrier = threading.Barrier(len(racers))
-    results: list = [None] * len(racers)
-
-    def wait():
-        barrier.wait(timeout=10)
-
-    def run(index, racer):
-        try:
-            results[index] = ("ok", racer(wait))
-        except Exception as exc:
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results
-
-
-def _slow(monkeypatch, module, name: str) -> None:
-    """Make `module.name` sleep before it runs: it is called while the row lock is held."""
-    real = getattr(module, name)
-
-    def slowed(*args, **kwargs):
-        time.sleep(0.3)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, slowed)
 
 
 @pytest.fixture
@@ -209,12 +171,12 @@ def test_accept_and_reject_at_once_make_one_transition(world, monkeypatch):
     def accepter(wait):
         t, user = Task.objects.get(pk=task.pk), User.objects.get(pk=initiator_id)
         wait()
-        return services.task_accept(task=t, by=user, authorised=True)
+        return services.task_accept_unchecked(task=t, by=user)
 
     def rejecter(wait):
         t, user = Task.objects.get(pk=task.pk), User.objects.get(pk=accountable_id)
         wait()
-        return services.task_reject_delivery(task=t, by=user, reason="缺少附件", authorised=True)
+        return services.task_reject_delivery_unchecked(task=t, by=user, reason="缺少附件")
 
     results = race(accepter, rejecter)
     assert sorted(kind for kind, _value in results) == ["error", "ok"], results

@@ -18,7 +18,7 @@ from collab.choices import Role
 from collab.models import Notification
 from requests_app.models import CollabRequest
 from requests_app.permissions import VIEW_PERMISSION
-from tasks_app import discussion_views, permissions, services
+from tasks_app import discussion_views, permissions, selectors, services
 from tasks_app.choices import AskStatus
 from tasks_app.models import CollabAsk, TaskComment
 from tests.factories import (
@@ -95,8 +95,9 @@ def _ask(org, *, to_user=None, to_department=None, by=None, days=3, content="請
 
 @pytest.mark.django_db
 def test_mentionable_users_is_the_same_set_as_the_service_in_constant_queries(org, executive):
-    """The fast selector returns exactly services.mentionable_users (can_view per user),
-    with every way of seeing a task present, and its query count does not grow with people."""
+    """The fast query (permissions.users_who_can_see, the @mention list) returns exactly
+    services.mentionable_users (can_view per user), with every way of seeing a task
+    present, and its query count does not grow with people."""
     superuser = UserFactory(is_superuser=True, department=None)
     admin = UserFactory(role=Role.ADMIN, department=org.legal)
     # A head of Tech who sits in Legal; deputies: for Tech only, for all of a head's
@@ -129,10 +130,9 @@ def test_mentionable_users_is_the_same_set_as_the_service_in_constant_queries(or
     assign_perm(VIEW_PERMISSION, granted, org.req)
     homeless = UserFactory(department=None)
 
-    fast = set(discussion_views.mentionable_users(org.task))
+    fast = set(permissions.users_who_can_see(org.task))
     # The selector is the mirror image of visible_tasks: ask can_view for every user.
     from collab.models import User
-    from tasks_app import permissions
 
     slow = {u for u in User.objects.filter(is_active=True) if permissions.can_view(u, org.task)}
     assert fast == slow
@@ -172,7 +172,7 @@ def test_mentionable_users_is_the_same_set_as_the_service_in_constant_queries(or
             UserFactory(department=org.legal)
 
     queries = assert_constant_queries(
-        more_people, lambda: list(discussion_views.mentionable_users(org.task))
+        more_people, lambda: list(permissions.users_who_can_see(org.task))
     )
     assert queries <= 2
 
@@ -187,7 +187,7 @@ def test_asks_answerable_agrees_with_can_answer_ask(org):
     ]
     people = [org.owner, org.mkt_head, org.tech_head, org.tech_staff, org.tech_deputy, org.pmo]
     for user in people:
-        answerable = set(discussion_views.asks_answerable(user))
+        answerable = set(selectors.asks_answerable(user))
         for ask in asks:
             assert (ask in answerable) == permissions.can_answer_ask(user, ask), (user, ask)
 
@@ -718,7 +718,7 @@ def test_todo_lists_open_asks_to_me_and_my_departments(org, client_for):
     _ask(org, to_user=org.initiator)
     _ask(org, to_department=org.mkt, by=org.tech_staff)
 
-    response = client_for(org.tech_staff).get(reverse("review_app:todo"))
+    response = client_for(org.tech_staff).get(reverse("portfolio_app:todo"))
     assert response.status_code == 200
     assert [a.pk for a in response.context["asks"]] == [late.pk, to_dept.pk, to_me.pk]
     html = response.content.decode()
@@ -731,13 +731,13 @@ def test_todo_lists_open_asks_to_me_and_my_departments(org, client_for):
     soon = html.split(f'<tr data-ask="{to_me.pk}"')[1].split("</tr>")[0]
     assert "row-overdue" not in soon and 'data-due="later"' in soon
     # The head of Tech sees the department's asks too, not Carol's own.
-    head = client_for(org.tech_head).get(reverse("review_app:todo"))
+    head = client_for(org.tech_head).get(reverse("portfolio_app:todo"))
     assert [a.pk for a in head.context["asks"]] == [late.pk, to_dept.pk]
 
 
 @pytest.mark.django_db
 def test_todo_is_empty_without_asks(org, client_for):
-    response = client_for(org.tech_staff).get(reverse("review_app:todo"))
+    response = client_for(org.tech_staff).get(reverse("portfolio_app:todo"))
     assert response.context["asks"] == []
     assert 'id="todo-asks"' not in response.content.decode()
 
@@ -754,10 +754,10 @@ def test_todo_queries_do_not_grow_with_asks(org, client_for):
                 _ask(org, to_department=org.tech)
 
     def fetch():
-        assert client.get(reverse("review_app:todo")).status_code == 200
+        assert client.get(reverse("portfolio_app:todo")).status_code == 200
 
     assert_constant_queries(more, fetch)
-    assert len(client.get(reverse("review_app:todo")).context["asks"]) == 8
+    assert len(client.get(reverse("portfolio_app:todo")).context["asks"]) == 8
 
 
 # --- in the browser ------------------------------------------------------------------

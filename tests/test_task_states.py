@@ -6,8 +6,9 @@ every state: a legal one moves the task and writes its history line, an illegal 
 raises a translated refusal and changes nothing. 延期 / 滯後 is computed, never stored.
 
 Accepting and sending back are decided by the acceptance procedure (review_app, tested
-in test_review_acceptance*.py); here its state movers are called as it calls them, with
-`authorised=True`, and a task is brought to 已完成 by passing every acceptance seat.
+in test_review_acceptance*.py); here its state movers are called as it calls them (the
+unchecked steps task_accept_unchecked and task_reject_delivery_unchecked), and a task
+is brought to 已完成 by passing every acceptance seat.
 """
 
 from __future__ import annotations
@@ -141,11 +142,11 @@ ACTIONS = {
     "task_submit": lambda t, w: services.task_submit(
         task=t, by=w.owner, completion_note="方案已上傳"
     ),
-    "task_accept": lambda t, w: services.task_accept(
-        task=t, by=w.accountable, comment="符合", authorised=True
+    "task_accept": lambda t, w: services.task_accept_unchecked(
+        task=t, by=w.accountable, comment="符合"
     ),
-    "task_reject_delivery": lambda t, w: services.task_reject_delivery(
-        task=t, by=w.accountable, reason="缺少預算表", authorised=True
+    "task_reject_delivery": lambda t, w: services.task_reject_delivery_unchecked(
+        task=t, by=w.accountable, reason="缺少預算表"
     ),
     "task_override_dependencies": lambda t, w: services.task_override_dependencies(
         task=t, by=w.accountable, reason="前置文件已有草稿,可先行"
@@ -345,7 +346,7 @@ def test_submit_needs_a_completion_note_and_keeps_the_files(pmo):
 
 def test_accept_and_reject_only_through_the_acceptance_procedure(pmo):
     """Nobody accepts or sends back a delivery directly, not even A or the initiator:
-    without `authorised` (the acceptance procedure's call) both movers are refused."""
+    the public movers are refused; only the procedure calls the unchecked steps."""
     w = _world(pmo)
     task = _bring(w, TaskState.SUBMITTED)
     before = _snapshot(task)
@@ -367,17 +368,16 @@ def test_rejected_delivery_goes_back_in_progress_with_the_reason(pmo):
     task = _bring(w, TaskState.SUBMITTED)
     before = _snapshot(task)
     with pytest.raises(ValidationError) as info:
-        services.task_reject_delivery(task=task, by=w.accountable, reason="", authorised=True)
+        services.task_reject_delivery_unchecked(task=task, by=w.accountable, reason="")
     assert "reason" in info.value.message_dict
     assert _snapshot(task) == before
 
-    task = services.task_reject_delivery(
+    task = services.task_reject_delivery_unchecked(
         task=task,
         by=w.accountable,
         reason="方向錯誤",
         kind=TaskEventKind.FAIL,
         reset_progress=True,
-        authorised=True,
     )
     task = Task.objects.get(pk=task.pk)
     assert task.state == TaskState.IN_PROGRESS and task.submitted_at is None

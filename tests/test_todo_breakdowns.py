@@ -22,7 +22,7 @@ from tests.helpers import assert_constant_queries
 
 pytestmark = pytest.mark.django_db
 
-TODO = "review_app:todo"
+TODO = "portfolio_app:todo"
 CHANGELIST = "admin:tasks_app_breakdown_changelist"
 
 

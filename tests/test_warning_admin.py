@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from collab import warnings
+from collab import calendar, warnings
 from collab.choices import Role
 from collab.models import CalendarDay, WarningDigest, WarningItem, WarningRule
 from collab.services import role_groups_ensure, user_sync_access
@@ -251,13 +251,16 @@ def test_change_form_explains_the_rule_and_shows_only_its_thresholds(client_for,
 
 @pytest.fixture
 def stale_task(department, head, staff, pmo):
-    """A task in progress started five days ago, with no progress update since."""
+    """A task in progress started five working days ago (stale counts working days),
+    with no progress update since."""
     req = make_approved_request(initiator=staff, departments=[department], pmo=pmo)
     task = make_task(request=req, responsible=staff, accountable=head)
     task_services.breakdown_sign(request=req, by=head, department=department)
     task = task_services.task_start(task=task, by=staff)
+    today = timezone.localdate()
+    five_working_days_ago = today - calendar.WorkingDays(today).subtract(today, 5)
     Task.objects.filter(pk=task.pk).update(
-        started_at=timezone.now() - dt.timedelta(days=5), last_progress_at=None
+        started_at=timezone.now() - five_working_days_ago, last_progress_at=None
     )
     return task
 

@@ -298,13 +298,40 @@ def test_stale_counts_from_the_last_progress_update(time_machine, world):
 
 
 def test_stale_threshold_is_the_rule_rows(time_machine, world):
-    """The administrator raises the threshold to 5 days: Thursday is no longer stale."""
+    """The administrator raises the threshold to 5 working days: Thursday is no longer
+    stale, nor the weekend (5 calendar days), but Monday 09:00 is."""
     time_machine.move_to(at(D(2026, 3, 2)), tick=False)
     task = world.begin(world.start({"name": "t", "due": due(D(2026, 3, 31))})["t"])
     assert task.pk in found(at(D(2026, 3, 5), 10), "task_stale")
     rule("task_stale", days=5)
     assert found(at(D(2026, 3, 5), 10), "task_stale") == {}
-    assert task.pk in found(at(D(2026, 3, 7), 10), "task_stale")
+    assert found(at(D(2026, 3, 7), 10), "task_stale") == {}
+    assert found(at(D(2026, 3, 9), 8), "task_stale") == {}
+    assert task.pk in found(at(D(2026, 3, 9), 10), "task_stale")
+
+
+def test_stale_threshold_per_importance(time_machine, world):
+    """An urgent task may go 1 working day without an update, an important one 2, when
+    the administrator says so; normal tasks keep the rule's days (3)."""
+    time_machine.move_to(at(D(2026, 3, 2)), tick=False)
+    tasks = world.start(
+        *(
+            {"name": level, "due": due(D(2026, 3, 31)), "importance": level}
+            for level in ("normal", "important", "urgent")
+        )
+    )
+    for task in tasks.values():
+        world.begin(task)
+    rule("task_stale", important_days=2, urgent_days=1)
+    named = {task.pk: name for name, task in tasks.items()}
+
+    def stale(now):
+        return {named[pk] for pk in found(now, "task_stale")}
+
+    assert stale(at(D(2026, 3, 3), 8)) == set()
+    assert stale(at(D(2026, 3, 3), 10)) == {"urgent"}
+    assert stale(at(D(2026, 3, 4), 10)) == {"urgent", "important"}
+    assert stale(at(D(2026, 3, 5), 10)) == {"urgent", "important", "normal"}
 
 
 # --- overdue ---------------------------------------------------------------------------------

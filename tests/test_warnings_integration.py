@@ -20,8 +20,9 @@ The scenario (the `world` fixture), in the week of Monday 6 July 2026 (no TW hol
 request 新品上市推廣 is under way with two tasks of its own besides the generated ones:
 - 主視覺圖初稿 (tech, R bob, A tech_head), due Tue 7 July 17:00, 50% done, progress
   logged on Sunday → "due soon" from Monday on, for bob, tech_head and alice (initiator);
-- 新聞稿定稿 (mkt, R carol, A mkt_head), due Fri 3 July 17:00, started Wednesday and never
-  updated → "overdue" and "stale", for carol, mkt_head and alice.
+- 新聞稿定稿 (mkt, R carol, A mkt_head), due Fri 3 July 17:00, started Tuesday and never
+  updated (3 working days by Friday 10:00) → "overdue" and "stale", for carol, mkt_head
+  and alice.
 So the nightly job writes 9 warnings in 5 digests: alice 3 items, carol and mkt_head 2,
 bob and tech_head 1.
 """
@@ -40,7 +41,6 @@ import pytest
 import redis
 import time_machine
 from celery import signals
-from celery.contrib.testing.worker import start_worker
 from celery.utils.imports import symbol_by_name
 from django.conf import settings as django_settings
 from django.core import mail
@@ -59,20 +59,19 @@ from tasks_app import services as task_services
 from tasks_app.models import Task
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
 from tests.helpers import wait_for
+from tests.live_worker import celery_on_test_redis, smtp_sink, worker
 from tests.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TAIPEI = ZoneInfo("Asia/Taipei")
-TIMEOUT = 30.0
-_MISSING = object()
 
 
 def taipei(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=TAIPEI)
 
 
-WEDNESDAY = taipei(2026, 7, 1, 10, 0)  # the request is under way, both tasks started
+TUESDAY = taipei(2026, 6, 30, 10, 0)  # the request is under way, both tasks started
 SUNDAY = taipei(2026, 7, 5, 15, 0)  # bob logs progress on 主視覺圖初稿
 MONDAY_6AM = taipei(2026, 7, 6, 6, 0)  # the nightly job (Sunday 22:00 UTC)
 
@@ -111,7 +110,7 @@ def world(transactional_db):
     Built with eager tasks and the in-memory mail backend (the test settings), so the
     notification e-mails of the set-up never reach the broker or the SMTP sink.
     """
-    with time_machine.travel(WEDNESDAY, tick=True) as clock:
+    with time_machine.travel(TUESDAY, tick=True) as clock:
         role_groups_ensure()
         pmo = UserFactory(username="pmo", role=Role.PMO)
         user_sync_access(pmo)
@@ -228,54 +227,25 @@ class Live:
 @pytest.fixture
 def live(world, settings):
     """Start an SMTP sink and a Celery worker on the test Redis, with eager mode off."""
-    sink = SmtpSink().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 10
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    overrides = {
-        "task_always_eager": False,
-        "broker_url": settings.REDIS_URL,
-        "worker_hijack_root_logger": False,
-    }
-    saved = {key: app.conf.changes.get(key, _MISSING) for key in overrides}
-    app.conf.update(overrides)
-    pipeline = Live(sink=sink, broker=redis.Redis.from_url(settings.REDIS_URL))
+    with smtp_sink(settings) as sink, celery_on_test_redis(settings):
+        pipeline = Live(sink=sink, broker=redis.Redis.from_url(settings.REDIS_URL))
 
-    def on_postrun(sender=None, task=None, args=None, retval=None, state=None, **kwargs):
-        pipeline.threads.add(threading.current_thread().name)
-        if task.name == warnings_scan_task.name:
-            pipeline.scans.append((args[0] if args else "daily", retval, state))
-        elif task.name == outbox_sweep_task.name:
-            pipeline.sweeps.append(retval)
-        elif task.name == outbox_deliver_task.name:
-            pipeline.deliveries += 1
+        def on_postrun(sender=None, task=None, args=None, retval=None, state=None, **kwargs):
+            pipeline.threads.add(threading.current_thread().name)
+            if task.name == warnings_scan_task.name:
+                pipeline.scans.append((args[0] if args else "daily", retval, state))
+            elif task.name == outbox_sweep_task.name:
+                pipeline.sweeps.append(retval)
+            elif task.name == outbox_deliver_task.name:
+                pipeline.deliveries += 1
 
-    handlers = [(signals.task_postrun, on_postrun)]
-    try:
+        signals.task_postrun.connect(on_postrun, weak=False)
         try:
-            with app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=5)
-        except Exception as exc:
-            pytest.fail(f"The Celery broker {settings.REDIS_URL} is unreachable: {exc}")
-        # Messages left over from an interrupted run must not be consumed by this test.
-        app.control.purge()
-        for signal, handler in handlers:
-            signal.connect(handler, weak=False)
-        with start_worker(app, perform_ping_check=False, shutdown_timeout=TIMEOUT):
-            yield pipeline
-    finally:
-        for signal, handler in handlers:
-            signal.disconnect(handler)
-        sink.stop()
-        pipeline.broker.close()
-        for key, value in saved.items():
-            if value is _MISSING:
-                app.conf.changes.pop(key, None)
-            else:
-                app.conf[key] = value
+            with worker():
+                yield pipeline
+        finally:
+            signals.task_postrun.disconnect(on_postrun)
+            pipeline.broker.close()
 
 
 # --- checks ---------------------------------------------------------------------------

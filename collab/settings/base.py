@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "requests_app",
     "tasks_app",
     "review_app",
+    "portfolio_app",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -341,6 +342,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # On the 1st of each month at 07:00: the previous month's 協作分析報告 (PDF) to the
     # executives; one AnalysisDispatch row per month makes a second run send nothing.
+    # The task lives in portfolio_app.tasks under its first name (review_app's), which
+    # the stored periodic-task rows name.
     "analysis-monthly": {
         "task": "review_app.tasks.send_monthly_analysis_task",
         "schedule": crontab(day_of_month=1, hour=7, minute=0),

@@ -1,7 +1,10 @@
 """Settings for `make run`: SQLite, eager tasks and mail written to var/mail/."""
 
 from .base import *
-from .base import BASE_DIR, SILENCED_SYSTEM_CHECKS, env
+from .base import BASE_DIR, INSTALLED_APPS, SILENCED_SYSTEM_CHECKS, env
+
+# Development tools (seed_scale, which deletes data with --reset): never in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools_app"]
 
 DEBUG = env.bool("DEBUG", default=True)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")

@@ -3,7 +3,10 @@
 import os
 
 from .base import *
-from .base import database_tuned, env, redis_cache
+from .base import INSTALLED_APPS, database_tuned, env, redis_cache
+
+# Development tools (seed_scale): the tests exercise them; production never installs them.
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools_app"]
 
 DATABASES = {
     "default": database_tuned(

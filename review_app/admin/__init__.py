@@ -1,1 +1,1 @@
-from . import acceptance, analysis, archive, closing, feedback  # noqa: F401  (registers the admins)
+from . import acceptance, archive, closing, feedback  # noqa: F401  (registers the admins)

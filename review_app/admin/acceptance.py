@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from collab import errors
+from collab.admin import ServiceAdminMixin
 from requests_app.admin import ArchivedCaseAdminMixin, ArchivedCaseInlineMixin
 from tasks_app import permissions as task_permissions
-from tasks_app.services import TaskConflict, TaskRefused
 
 from ..acceptance_forms import AcceptanceAnswerForm, answered_message
 from ..choices import AcceptanceOutcome
@@ -28,21 +29,8 @@ from ..models import AcceptanceVerdict, TaskAcceptance
 from ..permissions import acceptance as permissions
 from ..services import acceptance as services
 
-SERVICE_ERRORS = (
-    PermissionDenied,
-    ValidationError,
-    services.AcceptanceConflict,
-    TaskConflict,
-    TaskRefused,
-)
 # The POST name of the answer buttons: "<seat pk>".
 SEAT_PARAM = "_acceptance_seat"
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or gettext("This action is not possible now.")
 
 
 class AcceptanceVerdictInline(ArchivedCaseInlineMixin, admin.TabularInline):
@@ -101,7 +89,7 @@ class AwaitingMyAnswerFilter(admin.SimpleListFilter):
 
 
 @admin.register(TaskAcceptance)
-class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
+class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     """The acceptance rounds of the tasks, with every answer; read-only."""
 
     change_form_template = "admin/review_app/taskacceptance/change_form.html"
@@ -160,7 +148,7 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
                 seat.form = (
                     bound
                     if bound is not None and bound.prefix == f"seat{seat.pk}"
-                    else AcceptanceAnswerForm(verdict=seat)
+                    else AcceptanceAnswerForm(verdict=seat, current_due_at=obj.task.due_at)
                 )
             context["seats_to_answer"] = seats
             context["seat_param"] = SEAT_PARAM
@@ -184,7 +172,7 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
         if verdict is None:
             self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
             return HttpResponseRedirect(request.path)
-        form = AcceptanceAnswerForm(request.POST, verdict=verdict)
+        form = AcceptanceAnswerForm(request.POST, verdict=verdict, current_due_at=obj.task.due_at)
         if form.is_valid():
             try:
                 answered = services.acceptance_answer(
@@ -193,11 +181,12 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
                     decision=form.cleaned_data["decision"],
                     reason=form.cleaned_data["reason"],
                     rectify_due_at=form.rectify_due_at(),
+                    earlier_confirmed=form.cleaned_data["confirm_earlier"],
                 )
             except ValidationError as exc:
                 form.add_service_error(exc)
-            except SERVICE_ERRORS as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
+            except errors.REFUSALS as exc:
+                self.message_refusal(request, exc)
                 return HttpResponseRedirect(request.path)
             else:
                 self.message_user(request, answered_message(answered), messages.SUCCESS)

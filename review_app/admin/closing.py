@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -19,12 +19,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from collab import errors
 from collab.admin import AwaitingMySignatureFilter as BaseAwaitingFilter
+from collab.admin import ServiceAdminMixin
 from requests_app import permissions as request_permissions
-from requests_app import services as request_services
 from requests_app.admin import ArchivedCaseAdminMixin, ArchivedCaseInlineMixin
 from requests_app.choices import RequestState
-from requests_app.models import CaseArchived, Goal
+from requests_app.models import Goal
 
 from ..choices import FinalOutcome, SignatureDecision
 from ..models import (
@@ -38,25 +39,9 @@ from ..permissions import closing as permissions
 from ..selectors import closing as selectors
 from ..services import closing as services
 
-SERVICE_ERRORS = (
-    PermissionDenied,
-    ValidationError,
-    CaseArchived,
-    services.ClosingConflict,
-    services.ClosingRefused,
-    request_services.RequestConflict,
-    request_services.TransitionRefused,
-)
-
 # The POST names of the sign / refuse buttons on the final acceptance's page.
 DECISION_PARAM = "_final_decision"
 COMMENT_PARAM = "_final_comment"
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or gettext("This action is not possible now.")
 
 
 class _ReadOnlyInline(ArchivedCaseInlineMixin, admin.TabularInline):
@@ -106,7 +91,7 @@ class AwaitingMySignatureFilter(BaseAwaitingFilter):
 
 
 @admin.register(FinalAcceptance)
-class FinalAcceptanceAdmin(_ReadOnlyAdmin):
+class FinalAcceptanceAdmin(ServiceAdminMixin, _ReadOnlyAdmin):
     """The rounds of the 成果驗收確認單, with the departments' signatures."""
 
     change_form_template = "admin/review_app/finalacceptance/change_form.html"
@@ -200,8 +185,8 @@ class FinalAcceptanceAdmin(_ReadOnlyAdmin):
                 services.final_sign(signature=signature, by=request.user, comment=comment)
             else:
                 services.final_refuse(signature=signature, by=request.user, reason=comment)
-        except SERVICE_ERRORS as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
+        except errors.REFUSALS as exc:
+            self.message_refusal(request, exc)
         else:
             text = (
                 gettext("%(department)s signed the final acceptance.")

@@ -16,17 +16,15 @@ Each list is scoped by review_app.permissions.feedback.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
-from collab.admin import ServiceTransitionsAdminMixin
+from collab import errors
+from collab.admin import ServiceAdminMixin, ServiceTransitionsAdminMixin
+from collab.formats import join_list
 from requests_app import permissions as request_permissions
 from requests_app.admin import ArchivedCaseAdminMixin
 
@@ -34,21 +32,6 @@ from ..choices import SuggestionState
 from ..models import Feedback, FeedbackInvitation, Suggestion, SuggestionEvent
 from ..permissions import feedback as permissions
 from ..services import feedback as services
-
-SERVICE_ERRORS = (
-    PermissionDenied,
-    ValidationError,
-    services.FeedbackConflict,
-    services.SuggestionConflict,
-    services.SuggestionRefused,
-)
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or gettext("This action is not possible now.")
-
 
 # --- feedback ------------------------------------------------------------------------------
 
@@ -69,7 +52,7 @@ class HandledFilter(admin.SimpleListFilter):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
+class FeedbackAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["number", "request", "author", "kind", "handled", "handled_by", "created_at"]
     list_display_links = ["number"]
     list_filter = [HandledFilter, "kind", ("departments", admin.RelatedOnlyFieldListFilter)]
@@ -113,7 +96,7 @@ class FeedbackAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("departments concerned"))
     def concerned(self, obj):
-        return "、".join(str(d) for d in obj.departments.all()) or "—"
+        return join_list(str(d) for d in obj.departments.all()) or "—"
 
     @admin.display(description=_("portal page"))
     def portal_page(self, obj):
@@ -127,22 +110,11 @@ class FeedbackAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
             services.feedback_handle(
                 feedback=obj, by=request.user, result=form.cleaned_data.get("handling_result", "")
             )
-        except SERVICE_ERRORS as exc:
-            request._feedback_admin_refused = True
-            self.message_user(request, _error_text(exc), messages.ERROR)
+        except errors.REFUSALS as exc:
+            self.refuse_with_message(request, exc)
 
     def save_related(self, request, form, formsets, change):
         """Nothing related is edited here."""
-
-    def log_change(self, request, obj, message):
-        if not getattr(request, "_feedback_admin_refused", False):
-            return super().log_change(request, obj, message)
-        return None
-
-    def response_change(self, request, obj):
-        if getattr(request, "_feedback_admin_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
 
 
 @admin.register(FeedbackInvitation)
@@ -213,11 +185,16 @@ class SuggestionEventInline(admin.TabularInline):
     verbose_name_plural = _("history")
     extra = 0
     can_delete = False
-    fields = ["at", "transition", "from_label", "to_label", "by", "comment"]
+    fields = ["at", "transition", "from_label", "to_label", "by", "text"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("comment"))
+    def text(self, obj):
+        """The line's system text in the reader's language · the person's comment."""
+        return obj.text
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("review_app.view_suggestion")
@@ -253,7 +230,6 @@ class SuggestionAdmin(ServiceTransitionsAdminMixin, FSMAdminMixin, admin.ModelAd
         "reject": RequiredNoteForm,
         "implement": NoteForm,
     }
-    fsm_expected_state_param = "_fsm_expected_state"
     change_form_template = "admin/review_app/suggestion/change_form.html"
 
     list_display = ["number", "department", "proposer", "state", "created_at", "request"]
@@ -320,55 +296,20 @@ class SuggestionAdmin(ServiceTransitionsAdminMixin, FSMAdminMixin, admin.ModelAd
             if permissions.can_transition_suggestion(request.user, obj, t.name)
         ]
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["fsm_expected_state_param"] = self.fsm_expected_state_param
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def transition_names(self) -> set[str]:
+        return set(TRANSITION_LABELS)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        """A button on the (read-only) change page opens its transition's note form."""
-        if request.method == "POST" and self.fsm_post_param in request.POST:
-            obj = self.get_object(request, unquote(object_id))
-            if obj is None:
-                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-            name = request.POST.get(self.fsm_post_param, "")
-            if name not in {t.name for t in self.offered_transitions(request, obj)}:
-                self.message_user(
-                    request, gettext("This action is not possible now."), messages.ERROR
-                )
-                return HttpResponseRedirect(request.path)
-            return HttpResponseRedirect(
-                reverse("admin:review_app_suggestion_transition", args=[obj.pk, name])
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if transition_name not in {t.name for t in self.offered_transitions(request, obj)}:
-            self.message_user(request, gettext("This action is not possible now."), messages.ERROR)
-            return HttpResponseRedirect(
-                reverse("admin:review_app_suggestion_change", args=[obj.pk])
-            )
-        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        """Run the transition through services.suggestion_transition, never the model."""
-        try:
-            moved = services.suggestion_transition(
-                suggestion=obj,
-                name=transition_name,
-                by=request.user,
-                comment=(kwargs or {}).get("comment", ""),
-                expected_state=request.POST.get(self.fsm_expected_state_param) or obj.state,
-            )
-        except SERVICE_ERRORS as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return False
-        self.message_user(
-            request,
-            gettext("“%(suggestion)s” is now “%(state)s”.")
-            % {"suggestion": moved, "state": moved.get_state_display()},
-            messages.SUCCESS,
+    def run_transition(self, request, obj, name, *, expected_state, data):
+        return services.suggestion_transition(
+            suggestion=obj,
+            name=name,
+            by=request.user,
+            comment=data.get("comment", ""),
+            expected_state=expected_state,
         )
-        return True
+
+    def transition_done_message(self, obj) -> str:
+        return gettext("“%(suggestion)s” is now “%(state)s”.") % {
+            "suggestion": obj,
+            "state": obj.get_state_display(),
+        }

@@ -34,21 +34,7 @@ def _text(label, *, required: bool = False, rows: int = 3, **attrs) -> forms.Cha
     )
 
 
-class ServiceErrorsMixin(BootstrapMixin):
-    """Show a service's field-keyed ValidationError on the form's field of another name."""
-
-    service_fields: dict[str, str] = {}
-
-    def add_service_error(self, error) -> None:
-        if hasattr(error, "error_dict"):
-            for key, messages in error.message_dict.items():
-                name = self.service_fields.get(key, key)
-                self.add_error(name if name in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
-
-
-class FinalOpenForm(ServiceErrorsMixin, forms.Form):
+class FinalOpenForm(BootstrapMixin, forms.Form):
     """The initiator opens the 成果驗收確認單 with a summary of the results."""
 
     summary = _text(
@@ -59,7 +45,7 @@ class FinalOpenForm(ServiceErrorsMixin, forms.Form):
     )
 
 
-class FinalDecisionForm(ServiceErrorsMixin, forms.Form):
+class FinalDecisionForm(BootstrapMixin, forms.Form):
     """A head (or deputy) signs for their department, or refuses with the reason."""
 
     SIGN, REFUSE = "sign", "refuse"
@@ -80,7 +66,7 @@ class FinalDecisionForm(ServiceErrorsMixin, forms.Form):
     )
 
 
-class RetrospectiveForm(ServiceErrorsMixin, forms.Form):
+class RetrospectiveForm(BootstrapMixin, forms.Form):
     """The 復盤報告's own texts, each goal's actual value and the departments' contributions.
 
     `full` gives every part (initiator, PMO); otherwise only the contributions of the

@@ -15,12 +15,10 @@ task (tasks_app.permissions) sees its acceptance; the case page follows the requ
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from collab import selectors as org
-from collab.models import Department, User
+from collab.models import User
 from collab.selectors import Actor
 from tasks_app import permissions as task_permissions
 from tasks_app.choices import RaciRole, TaskState
@@ -75,37 +73,10 @@ def is_open(verdict: AcceptanceVerdict) -> bool:
 
 
 def acting_for(user: User) -> dict[int, User | None]:
-    """Return {department id: the head `user` acts for there, None for their own}.
-
-    The departments `user` may answer a department seat for today, with the head a
-    deputy stands in for, chosen as collab.selectors.department_actor chooses (the
-    earliest delegation). Three queries, whatever the number of departments.
-    """
+    """The departments `user` may answer a department seat for today (collab's rule)."""
     if not _active(user):
         return {}
-    result: dict[int, User | None] = dict.fromkeys(
-        user.headed_departments.values_list("pk", flat=True)
-    )
-    delegations = list(
-        org.delegations_active()
-        .filter(deputy=user)
-        .select_related("head")
-        .order_by("start_date", "pk")
-    )
-    if not delegations:
-        return result
-    led: dict[int, set[int]] = defaultdict(set)
-    for head_id, department_id in Department.heads.through.objects.filter(
-        user_id__in={d.head_id for d in delegations}
-    ).values_list("user_id", "department_id"):
-        led[head_id].add(department_id)
-    for delegation in delegations:
-        covered = led[delegation.head_id]
-        if delegation.department_id is not None:
-            covered = covered & {delegation.department_id}
-        for department_id in covered:
-            result.setdefault(department_id, delegation.head)
-    return result
+    return org.acting_for(user)
 
 
 def answerable_verdicts(user: User, *, acting: dict | None = None) -> QuerySet[AcceptanceVerdict]:

@@ -16,8 +16,8 @@ from django.http import Http404
 from collab import selectors as org
 from collab.models import Department, User
 from collab.selectors import Actor
-from requests_app.choices import RequestState
-from requests_app.models import CollabRequest, Goal, RequestDepartment
+from requests_app.choices import EventKind, RequestState
+from requests_app.models import CollabRequest, Goal, RequestDepartment, RequestEvent
 from tasks_app.choices import TaskState
 from tasks_app.models import Task, TaskDeliverable
 
@@ -113,6 +113,29 @@ def final_rounds(request: CollabRequest) -> list[FinalAcceptance]:
         .select_related("opened_by")
         .prefetch_related(_signatures_prefetch())
         .order_by("-round")
+    )
+
+
+# The lines of the request's timeline that belong to its closing (the case page's history).
+CLOSING_EVENT_KINDS = (
+    EventKind.FINAL_OPENED,
+    EventKind.FINAL_SIGNED,
+    EventKind.FINAL_RETURNED,
+    EventKind.COMPLETED,
+    EventKind.RETROSPECTIVE,
+    EventKind.ARCHIVED,
+)
+
+
+def closing_history(request: CollabRequest) -> list[RequestEvent]:
+    """Return the closing's lines of the request's timeline, oldest first (one query).
+
+    Each line reads in the viewer's language (RequestEvent.text, collab.events).
+    """
+    return list(
+        RequestEvent.objects.filter(request=request, kind__in=CLOSING_EVENT_KINDS)
+        .select_related("by", "on_behalf_of", "department")
+        .order_by("at", "pk")
     )
 
 

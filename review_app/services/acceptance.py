@@ -16,10 +16,12 @@ The rules (decided for issue 6; README "Acceptance rules"):
   answer it). Inactive people get no seat. If no seat is left (the R is the A, the
   initiator and the only head), the submission is refused: the PMO names another A
   first (in admin).
-- Answers. 通過; 需整改 with a reason and a rectification deadline in the future;
-  不通過 with a reason. Each answer is kept and logged on the task (TaskEvent VERDICT:
-  who, on whose behalf, the comment). A second or stale answer to a closed round or an
-  answered seat is refused with AcceptanceConflict.
+- Answers. 通過; 需整改 with a reason and a rectification deadline in the future
+  (one before the task's current due date only when the reviewer confirms moving the
+  due date earlier; the history then says by how many working days); 不通過 with a
+  reason. Each answer is kept and logged on the task (TaskEvent VERDICT: who, on whose
+  behalf, the answer as parameters, the reason as the comment). A second or stale
+  answer to a closed round or an answered seat is refused with AcceptanceConflict.
 - Outcome. Every seat passed → the task is 已完成 (outcome PASSED). The first 需整改
   closes the round (RECTIFY): the task goes back to 進行中, its due date moves to the
   rectification deadline (a DueDateChange with the reviewer's reason), the seats not
@@ -45,11 +47,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 
-from collab import calendar, notifications
+from collab import calendar, events, notifications
 from collab import selectors as org
+from collab.errors import Conflict
 from collab.models import Department, User
 from collab.warnings import DAILY, Hit, People, RuleSpec, day_text, link
 from collab.warnings import register as register_rule
@@ -69,7 +73,7 @@ ANSWER_WORKING_DAYS = 3
 ANSWERS = (Verdict.PASSED, Verdict.RECTIFY, Verdict.FAILED)
 
 
-class AcceptanceConflict(Exception):
+class AcceptanceConflict(Conflict):
     """Someone answered first or the round closed; the message says what happened."""
 
 
@@ -206,15 +210,38 @@ def _check_answer(decision: str, reason: str, rectify_due_at: dt.datetime | None
         raise ValidationError(errors)
 
 
-def _verdict_comment(verdict: AcceptanceVerdict) -> str:
-    seat = str(verdict.department) if verdict.department_id else verdict.get_seat_display()
-    text = seat + pgettext("label suffix", ": ") + verdict.get_decision_display()
+def _check_earlier(task: Task, rectify_due_at: dt.datetime, confirmed: bool) -> None:
+    """Refuse a rectification deadline before the task's due date unless confirmed.
+
+    The deadline becomes the task's due date (_rectify): moving it earlier shortens the
+    Responsible person's time, so the reviewer says so on purpose (issue 14).
+    """
+    if task.due_at and rectify_due_at < task.due_at and not confirmed:
+        due = date_format(timezone.localtime(task.due_at), "Y-m-d H:i")
+        raise ValidationError(
+            {
+                "confirm_earlier": _(
+                    "This deadline is earlier than the task's current due date (%(due)s). "
+                    "Tick the box to confirm that the due date moves earlier."
+                )
+                % {"due": due}
+            }
+        )
+
+
+def verdict_params(verdict: AcceptanceVerdict, acceptance: TaskAcceptance) -> dict:
+    """The answer's history line as values: rendered when read (review_app.event_texts)."""
+    params = {
+        "round": acceptance.round,
+        "seat": verdict.seat,
+        "decision": verdict.decision,
+    }
+    if verdict.department_id:
+        params["department_id"] = verdict.department_id
+        params["department"] = str(verdict.department)
     if verdict.rectify_due_at:
-        deadline = f"{timezone.localtime(verdict.rectify_due_at):%Y-%m-%d %H:%M}"
-        text += " " + _("(rectify by %(deadline)s)") % {"deadline": deadline}
-    if verdict.reason:
-        text += f"\n{verdict.reason}"
-    return text
+        params["rectify_due_at"] = events.iso(verdict.rectify_due_at)
+    return params
 
 
 def _close(acceptance: TaskAcceptance, outcome: str, rectify_due_at=None) -> None:
@@ -239,13 +266,15 @@ def acceptance_answer(
     decision: str,
     reason: str = "",
     rectify_due_at: dt.datetime | None = None,
+    earlier_confirmed: bool = False,
 ) -> AcceptanceVerdict:
     """Answer one seat of an open round: 通過, 需整改 (reason, deadline) or 不通過 (reason).
 
     Raises PermissionDenied when `by` may not answer this seat, AcceptanceConflict when
     the seat was answered or the round closed meanwhile, ValidationError (keyed by
-    decision, reason, rectify_due_at) for a bad answer. The last 通過 completes the task;
-    a 需整改 or a 不通過 closes the round at once (module docstring).
+    decision, reason, rectify_due_at, confirm_earlier) for a bad answer. A 需整改
+    deadline before the task's current due date needs `earlier_confirmed`. The last 通過
+    completes the task; a 需整改 or a 不通過 closes the round at once (module docstring).
 
     Returns the answered seat; its `acceptance.outcome` is PASSED when this answer was
     the round's last 通過 and the task is now 已完成 (what the answer page then says).
@@ -279,6 +308,8 @@ def acceptance_answer(
         )
     reason = (reason or "").strip()
     _check_answer(decision, reason, rectify_due_at)
+    if decision == Verdict.RECTIFY:
+        _check_earlier(task, rectify_due_at, earlier_confirmed)
     verdict.decision = decision
     verdict.reason = reason
     verdict.rectify_due_at = rectify_due_at if decision == Verdict.RECTIFY else None
@@ -286,13 +317,13 @@ def acceptance_answer(
     verdict.on_behalf_of = actor.on_behalf_of
     verdict.decided_at = timezone.now()
     verdict.save()
-    comment = _verdict_comment(verdict)
     task_services.task_event_log(
         task=task,
         kind=TaskEventKind.VERDICT,
         by=actor.user,
         on_behalf_of=actor.on_behalf_of,
-        comment=_("Acceptance round %(round)d") % {"round": acceptance.round} + f" · {comment}",
+        comment=reason,
+        params=verdict_params(verdict, acceptance),
     )
     if decision == Verdict.PASSED:
         if not acceptance.verdicts.filter(decision=Verdict.PENDING).exists():
@@ -306,13 +337,11 @@ def acceptance_answer(
 
 def _passed(task, acceptance, actor, responsible) -> None:
     _close(acceptance, AcceptanceOutcome.PASSED)
-    task_services.task_accept(
+    task_services.task_accept_unchecked(
         task=task,
         by=actor.user,
         on_behalf_of=actor.on_behalf_of,
-        comment=_("Every reviewer passed acceptance round %(round)d.")
-        % {"round": acceptance.round},
-        authorised=True,
+        params={"msg": "all_passed", "round": acceptance.round},
     )
     notifications.notify(
         event="acceptance_passed",
@@ -325,16 +354,15 @@ def _passed(task, acceptance, actor, responsible) -> None:
 
 def _rectify(task, acceptance, verdict, actor, responsible) -> None:
     _close(acceptance, AcceptanceOutcome.RECTIFY, verdict.rectify_due_at)
-    task = task_services.task_reject_delivery(
+    task = task_services.task_reject_delivery_unchecked(
         task=task,
         by=actor.user,
         on_behalf_of=actor.on_behalf_of,
         reason=verdict.reason,
         kind=TaskEventKind.RECTIFY,
-        authorised=True,
     )
     if task.due_at != verdict.rectify_due_at:
-        task_services.task_change_due(
+        task_services.task_change_due_unchecked(
             task=task,
             by=actor.user,
             on_behalf_of=actor.on_behalf_of,
@@ -342,7 +370,6 @@ def _rectify(task, acceptance, verdict, actor, responsible) -> None:
             reason=verdict.reason,
             solution=_("Rectify and submit again (acceptance round %(round)d asked for it).")
             % {"round": acceptance.round},
-            authorised=True,
         )
     notifications.notify(
         event="acceptance_rectify",
@@ -355,14 +382,13 @@ def _rectify(task, acceptance, verdict, actor, responsible) -> None:
 
 def _failed(task, acceptance, verdict, actor, responsible) -> None:
     _close(acceptance, AcceptanceOutcome.FAILED)
-    task_services.task_reject_delivery(
+    task_services.task_reject_delivery_unchecked(
         task=task,
         by=actor.user,
         on_behalf_of=actor.on_behalf_of,
         reason=verdict.reason,
         kind=TaskEventKind.FAIL,
         reset_progress=True,
-        authorised=True,
     )
     department = task.responsible_department_id
     heads = _department_reviewers([department], exclude=None)[department]
@@ -537,21 +563,20 @@ def demo_pass(task: Task) -> None:
 
 def _permissions_for_admin() -> None:
     """Open the acceptance's admin pages (read-only; reviewers answer there) to the roles."""
-    from collab import services as collab_services
+    from collab.choices import Role
+    from collab.registry import grant
+    from collab.services import HEAD_GROUP
 
     viewing = {"review_app.view_taskacceptance", "review_app.view_acceptanceverdict"}
-    for group in (collab_services.HEAD_GROUP, "pmo", "admin", "executive"):
-        collab_services.ROLE_PERMISSIONS[group] |= viewing
+    grant("review_app", [HEAD_GROUP, Role.PMO, Role.ADMIN, Role.EXECUTIVE], viewing)
 
 
 def register() -> None:
     """Register this area's guards, hooks, warning rules and demo data (AppConfig.ready)."""
     from tasks_app import demo as task_demo
 
-    from ..views import acceptance as views
-
+    # The task page's acceptance panel is a view's: review_app.apps registers it.
     task_hooks.register_after_submit(acceptance_open)
-    task_hooks.register_task_page(views.task_page_context)
     calendar.register_change_hook(recompute_due_dates)
     register_rule(
         RuleSpec(

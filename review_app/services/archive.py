@@ -157,7 +157,7 @@ def archive_case(
         request=locked,
         kind=EventKind.ARCHIVED,
         by=by,
-        comment=title + (" · " + _("confidential") if locked.is_confidential else ""),
+        params={"title": title, "confidential": locked.is_confidential},
     )
     entry = ArchiveEntry.objects.create(
         request=locked,

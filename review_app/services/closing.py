@@ -6,7 +6,7 @@ collaborating departments and the initiating one) gets a signature to give, by i
 or a deputy acting for the head. One refusal (with its reason) closes the round as
 returned: the initiator puts things right and opens a new round. The last signature
 closes the round as signed and completes the request in the same transaction
-(requests_app.services.request_complete), whose completion hooks create the
+(requests_app.services.request_complete_unchecked), whose completion hooks create the
 retrospective and the feedback forms. Nothing else completes a request: the guard
 "final_acceptance_passed" of CollabRequest.complete reads the signed round.
 
@@ -38,7 +38,10 @@ from django.utils.translation import gettext as _
 from collab import notifications
 from collab import selectors as org
 from collab.choices import Role
+from collab.errors import Conflict, Refused
+from collab.formats import join_list
 from collab.models import User
+from collab.transitions import Machine
 from requests_app import guards as request_guards
 from requests_app import hooks as request_hooks
 from requests_app import services as request_services
@@ -60,11 +63,11 @@ from ..selectors import closing as selectors
 RETROSPECTIVE_DUE_DAYS = 7
 
 
-class ClosingConflict(Exception):
+class ClosingConflict(Conflict):
     """Someone else acted first (signed, refused, opened, filed); the message says what to do."""
 
 
-class ClosingRefused(Exception):
+class ClosingRefused(Refused):
     """The action is not possible in the request's current state."""
 
 
@@ -89,18 +92,28 @@ def case_url(request: CollabRequest, anchor: str = "closing") -> str:
     return reverse("review_app:case", args=[request.pk]) + f"#{anchor}"
 
 
-def _lock_request(request: CollabRequest, expected_state: str | None = None) -> CollabRequest:
-    """Return the request re-read under a row lock; refuse if its state moved on."""
-    locked = CollabRequest.objects.select_for_update().get(pk=request.pk)
-    if expected_state is not None and locked.state != expected_state:
-        raise ClosingConflict(
-            _(
-                "Someone else acted on this request first: it is now “%(state)s”. "
-                "Reload the page to see the change."
-            )
-            % {"state": locked.get_state_display()}
+# The request's machine as the closing moves it: its refusals are the closing's own
+# (the caller asks who may act before it says the case is archived).
+MACHINE = Machine(
+    model=CollabRequest,
+    conflict=ClosingConflict,
+    refused=ClosingRefused,
+    moved=lambda locked: (
+        _(
+            "Someone else acted on this request first: it is now “%(state)s”. "
+            "Reload the page to see the change."
         )
-    return locked
+        % {"state": locked.get_state_display()}
+    ),
+    raced=lambda: _("Someone else acted on this request first. Reload the page to see the change."),
+    refusal=lambda request, name: request_services.transition_refusal(request, name),
+)
+
+
+def _lock_request(request: CollabRequest, expected_state: str | None = None) -> CollabRequest:
+    """Return the request re-read under a row lock; refuse if its state moved on from
+    `expected_state` (the state the page showed; None: the state `request` was read in)."""
+    return MACHINE.lock(request, expected_state)
 
 
 def _refuse_unless_in_progress(request: CollabRequest) -> None:
@@ -112,10 +125,6 @@ def _refuse_unless_in_progress(request: CollabRequest) -> None:
             )
             % {"expected": RequestState.IN_PROGRESS.label, "state": request.get_state_display()}
         )
-
-
-def _pmo_users() -> list[User]:
-    return list(User.objects.filter(role=Role.PMO, is_active=True))
 
 
 # --- the final acceptance ----------------------------------------------------------------
@@ -154,7 +163,7 @@ def final_open(
     if ready.open_tasks:
         raise ValidationError(
             _("Every task must be done before the final acceptance. Not done yet: %(tasks)s.")
-            % {"tasks": "、".join(f"{t.number} {t.name}" for t in ready.open_tasks)}
+            % {"tasks": join_list(f"{t.number} {t.name}" for t in ready.open_tasks)}
         )
     last = FinalAcceptance.objects.filter(request=request).aggregate(n=Max("round"))["n"] or 0
     final = FinalAcceptance.objects.create(
@@ -168,11 +177,12 @@ def final_open(
         request=request,
         kind=EventKind.FINAL_OPENED,
         by=by,
-        comment=_("Round %(round)d: %(summary)s") % {"round": final.round, "summary": summary},
+        comment=summary,
+        params={"round": final.round},
     )
     notifications.notify(
         event="closing_final_opened",
-        recipients=request_services.heads_and_deputies(departments),
+        recipients=org.heads_and_deputies(departments),
         context={"request": request, "final": final, "by": by},
         url=case_url(request, "closing-final"),
         actor=by,
@@ -259,11 +269,10 @@ def final_sign(*, signature: FinalSignature, by: User, comment: str = "") -> Fin
     final.outcome = FinalOutcome.SIGNED
     final.closed_at = signature.signed_at
     final.save(update_fields=["outcome", "closed_at"])
-    request = request_services.request_complete(
+    request = request_services.request_complete_unchecked(
         request=request,
         by=actor.user,
-        comment=_("Every involved department signed the final acceptance."),
-        authorised=True,
+        params={"msg": "all_departments_signed"},
     )
     notifications.notify(
         event="closing_final_signed",
@@ -508,7 +517,7 @@ def retrospective_file(
         raise ValidationError(
             {
                 "goals": _("Enter the actual value of every goal first. Missing: %(goals)s.")
-                % {"goals": "、".join(g.description for g in missing)}
+                % {"goals": join_list(g.description for g in missing)}
             }
         )
     retrospective.state = RetrospectiveState.FILED
@@ -520,7 +529,7 @@ def retrospective_file(
     )
     notifications.notify(
         event="closing_retrospective_filed",
-        recipients=[*_pmo_users(), request.initiator],
+        recipients=[*org.pmo_users(), request.initiator],
         context={"request": request, "retrospective": retrospective, "by": by},
         url=reverse("review_app:retrospective", args=[request.pk]),
         actor=by,
@@ -533,15 +542,15 @@ def retrospective_file(
 
 def _permissions_for_admin() -> None:
     """Open the closing's admin pages (read-only lists; heads sign there) to the roles."""
-    from collab import services as collab_services
+    from collab.registry import grant
+    from collab.services import HEAD_GROUP
 
     viewing = {
         "review_app.view_finalacceptance",
         "review_app.view_finalsignature",
         "review_app.view_retrospective",
     }
-    for group in (collab_services.HEAD_GROUP, "pmo", "admin", "executive"):
-        collab_services.ROLE_PERMISSIONS[group] |= viewing
+    grant("review_app", [HEAD_GROUP, Role.PMO, Role.ADMIN, Role.EXECUTIVE], viewing)
 
 
 def register() -> None:

@@ -23,11 +23,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import can_proceed
 
 from collab import notifications
+from collab import selectors as org
+from collab.errors import Conflict, Refused
 from collab.models import Department, User
 from collab.numbering import next_number
+from collab.transitions import Machine
 from requests_app import hooks as request_hooks
 from requests_app.models import CaseArchived, CollabRequest
 
@@ -51,20 +54,16 @@ SUGGESTION_TEXT_FIELDS = ("pain_point", "proposal", "expected_effect", "notes")
 SUGGESTION_REQUIRED = ("pain_point", "proposal", "expected_effect")
 
 
-class FeedbackConflict(Exception):
+class FeedbackConflict(Conflict):
     """Someone else recorded the handling first; the message says what to do."""
 
 
-class SuggestionConflict(Exception):
+class SuggestionConflict(Conflict):
     """Someone else moved or changed the suggestion first."""
 
 
-class SuggestionRefused(Exception):
+class SuggestionRefused(Refused):
     """The action is not possible in the suggestion's current state."""
-
-
-def _pmo_users() -> list[User]:
-    return list(User.objects.filter(role="pmo", is_active=True))
 
 
 # --- invitations ------------------------------------------------------------------------
@@ -283,7 +282,7 @@ def suggestion_create(
     suggestion_event_log(suggestion=suggestion, transition="create", by=by, from_state="")
     notifications.notify(
         event="feedback_suggestion_submitted",
-        recipients=_pmo_users(),
+        recipients=org.pmo_users(),
         context={"suggestion": suggestion},
         url=suggestion.get_absolute_url(),
         actor=by,
@@ -293,21 +292,7 @@ def suggestion_create(
 
 def _lock_suggestion(suggestion: Suggestion, expected_state: str | None) -> Suggestion:
     """Return the suggestion re-read under a row lock; refuse if its state moved on."""
-    locked = (
-        Suggestion.objects.select_for_update(of=("self",))
-        .select_related("proposer")
-        .get(pk=suggestion.pk)
-    )
-    expected = suggestion.state if expected_state is None else expected_state
-    if locked.state != expected:
-        raise SuggestionConflict(
-            _(
-                "Someone else acted on this suggestion first: it is now “%(state)s”. "
-                "Reload the page to see the change."
-            )
-            % {"state": locked.get_state_display()}
-        )
-    return locked
+    return MACHINE.lock(suggestion, expected_state)
 
 
 @transaction.atomic
@@ -336,6 +321,26 @@ def transition_refusal(suggestion: Suggestion, name: str) -> str:
     }
 
 
+MACHINE = Machine(
+    model=Suggestion,
+    conflict=SuggestionConflict,
+    refused=SuggestionRefused,
+    moved=lambda locked: (
+        _(
+            "Someone else acted on this suggestion first: it is now “%(state)s”. "
+            "Reload the page to see the change."
+        )
+        % {"state": locked.get_state_display()}
+    ),
+    raced=lambda: _(
+        "Someone else acted on this suggestion first. Reload the page to see the change."
+    ),
+    refusal=transition_refusal,
+    related=("proposer",),
+    lock_of=("self",),
+)
+
+
 @transaction.atomic
 def suggestion_transition(
     *,
@@ -356,29 +361,26 @@ def suggestion_transition(
     if not permissions.can_transition_suggestion(by, suggestion, name):
         raise PermissionDenied(_("Only the PMO can evaluate improvement suggestions."))
     locked = _lock_suggestion(suggestion, expected_state)
-    method = getattr(locked, name)
-    if not can_proceed(method):
+    if not can_proceed(getattr(locked, name)):
         raise SuggestionRefused(transition_refusal(locked, name))
     comment = (comment or "").strip()
     if name in NOTE_REQUIRED and not comment:
         raise ValidationError(
             {"comment": _("Write the evaluation: why the suggestion is adopted or not.")}
         )
-    from_state = locked.state
-    method()
-    fields = ["state", "updated_at"]
+    fields = []
     if name in NOTE_REQUIRED:
         locked.evaluation = comment
         fields.append("evaluation")
-    try:
-        locked.save(update_fields=fields)
-    except ConcurrentTransition as exc:
-        raise SuggestionConflict(
-            _("Someone else acted on this suggestion first. Reload the page to see the change.")
-        ) from exc
-    suggestion_event_log(
-        suggestion=locked, transition=name, by=by, from_state=from_state, comment=comment
+    event = MACHINE.run(
+        locked,
+        name,
+        fields=fields,
+        log=lambda from_state, to_state: suggestion_event_log(
+            suggestion=locked, transition=name, by=by, from_state=from_state, comment=comment
+        ),
     )
+    from_state = event.from_state
     notifications.notify(
         event="feedback_suggestion_changed",
         recipients=[locked.proposer],
@@ -396,24 +398,30 @@ def suggestion_transition(
 
 def register() -> None:
     """Register this area's guards, hooks, warning rules and demo data (AppConfig.ready)."""
-    from collab import services as org_services
+    from collab.choices import Role
+    from collab.registry import grant
+    from collab.services import HEAD_GROUP
 
     request_hooks.register_after_complete(feedback_invite)
-    for role in ("pmo", "admin"):
-        org_services.ROLE_PERMISSIONS[role] |= {
+    grant(
+        "review_app",
+        [Role.PMO, Role.ADMIN],
+        [
             "review_app.view_feedback",
             "review_app.change_feedback",
             "review_app.view_feedbackinvitation",
             "review_app.view_suggestion",
             "review_app.change_suggestion",
             "review_app.evaluate_suggestion",
-        }
-    org_services.ROLE_PERMISSIONS["executive"] |= {
-        "review_app.view_feedback",
-        "review_app.view_feedbackinvitation",
-        "review_app.view_suggestion",
-    }
-    org_services.ROLE_PERMISSIONS[org_services.HEAD_GROUP] |= {
-        "review_app.view_feedback",
-        "review_app.view_suggestion",
-    }
+        ],
+    )
+    grant(
+        "review_app",
+        [Role.EXECUTIVE],
+        [
+            "review_app.view_feedback",
+            "review_app.view_feedbackinvitation",
+            "review_app.view_suggestion",
+        ],
+    )
+    grant("review_app", [HEAD_GROUP], ["review_app.view_feedback", "review_app.view_suggestion"])

@@ -17,10 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from collab import errors
+from collab.errors import ServiceError
 from tasks_app import permissions as task_permissions
 from tasks_app import views as task_views
 from tasks_app.models import Task
-from tasks_app.services import TaskConflict, TaskRefused
 
 from ..acceptance_forms import AcceptanceAnswerForm, answered_message
 from ..choices import AcceptanceOutcome, Verdict
@@ -65,7 +66,9 @@ def task_page_context(user, task: Task, *, acceptance_forms: dict | None = None,
                 if head is not None and head.pk == responsible:
                     continue
                 verdict.acting_for = head
-            verdict.form = acceptance_forms.get(verdict.pk) or AcceptanceAnswerForm(verdict=verdict)
+            verdict.form = acceptance_forms.get(verdict.pk) or AcceptanceAnswerForm(
+                verdict=verdict, current_due_at=task.due_at
+            )
             mine.append(verdict)
     mine_ids = {v.pk for v in mine}
     unsent = [
@@ -103,7 +106,7 @@ def answer(request, pk):
     """Record the user's answer on one seat; show the task page again on an error."""
     verdict = get_object_or_404(AcceptanceVerdict.objects.select_related("acceptance"), pk=pk)
     task = task_permissions.get_visible_or_404(request.user, verdict.acceptance.task_id)
-    form = AcceptanceAnswerForm(request.POST, verdict=verdict)
+    form = AcceptanceAnswerForm(request.POST, verdict=verdict, current_due_at=task.due_at)
 
     def again():
         return task_views.render_task_page(request, task.pk, acceptance_forms={verdict.pk: form})
@@ -118,13 +121,14 @@ def answer(request, pk):
             decision=form.cleaned_data["decision"],
             reason=form.cleaned_data["reason"],
             rectify_due_at=form.rectify_due_at(),
+            earlier_confirmed=form.cleaned_data["confirm_earlier"],
         )
     except ValidationError as exc:
         form.add_service_error(exc)
         messages.error(request, _("Please correct the errors below."))
         return again()
-    except (services.AcceptanceConflict, TaskConflict, TaskRefused) as exc:
-        messages.error(request, str(exc))
+    except ServiceError as exc:
+        errors.flash(request, exc)
         return again()
     messages.success(request, answered_message(answered))
     return redirect(task.get_absolute_url() + "#acceptance")

@@ -16,10 +16,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from collab import errors
+from collab.errors import ServiceError
 from collab.models import Department
 from collab.permissions import require
 from requests_app import permissions as request_permissions
-from requests_app.services import RequestConflict
 
 from ..forms.archive import ArchiveForm, KnowledgeFilterForm
 from ..models import ArchiveEntry
@@ -73,9 +74,8 @@ def archive(request, pk):
             by=request.user,
             confidential=form.cleaned_data.get("confidential", False),
         )
-    except (ValidationError, RequestConflict) as exc:
-        for message in exc.messages if isinstance(exc, ValidationError) else [str(exc)]:
-            messages.error(request, message)
+    except (ValidationError, ServiceError) as exc:
+        errors.flash(request, exc)
     else:
         messages.success(
             request,

@@ -18,12 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from collab import errors
+from collab.errors import ServiceError
 from collab.pdf import pdf_response
 from collab.ratelimits import rate_limited
-from requests_app import services as request_services
 from requests_app.choices import RequestState
 from requests_app.forms import department_choices
-from requests_app.models import CaseArchived
 
 from .. import pdf
 from ..forms.closing import FinalDecisionForm, FinalOpenForm, RetrospectiveForm, action_formset
@@ -31,26 +31,7 @@ from ..models import FinalSignature
 from ..permissions import closing as permissions
 from ..selectors import closing as selectors
 from ..services import closing as services
-
-# What the services raise for a person's act that is not allowed now (with a message).
-REFUSALS = (
-    services.ClosingConflict,
-    services.ClosingRefused,
-    request_services.RequestConflict,
-    request_services.TransitionRefused,
-    CaseArchived,
-)
-
-
-def _messages_of(exc: Exception) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return list(exc.messages)
-    return [str(exc) or _("This action is not possible now.")]
-
-
-def _flash(request, exc: Exception) -> None:
-    for message in _messages_of(exc):
-        messages.error(request, message)
+from . import case_page
 
 
 def suggestion_url(action_pk: int) -> str | None:
@@ -115,20 +96,14 @@ def case_context(user, collab_request, *, bound: dict | None = None) -> dict:
         "closing_show_open_form": show_open_form,
         "closing_retrospective": retrospective,
         "closing_can_write_retrospective": can_write,
+        "closing_history": selectors.closing_history(collab_request),
     }
 
 
 def _render_case(request, collab_request, *, bound: dict, status: int = 200):
     """Show the case page again, this panel with the refused form as typed."""
-    from . import AREAS  # the case page's areas; imported here, as they import this module
-
-    context = {"object": collab_request, "request_obj": collab_request}
-    for name, area in AREAS:
-        if name == "closing":
-            context.update(case_context(request.user, collab_request, bound=bound))
-        else:
-            context.update(area.case_context(request.user, collab_request))
-    return render(request, "review_app/case.html", context, status=status)
+    own = case_context(request.user, collab_request, bound=bound)
+    return case_page.render_case(request, collab_request, own=("closing", own), status=status)
 
 
 @require_POST
@@ -148,8 +123,8 @@ def final_open(request, pk):
             )
         except ValidationError as exc:
             form.add_service_error(exc)
-        except REFUSALS as exc:
-            _flash(request, exc)
+        except ServiceError as exc:
+            errors.flash(request, exc)
             collab_request.refresh_from_db()
             return _render_case(request, collab_request, bound={"open": form}, status=409)
         else:
@@ -177,8 +152,8 @@ def final_decide(request, pk):
                 services.final_refuse(signature=signature, by=request.user, reason=data["comment"])
         except ValidationError as exc:
             form.add_service_error(exc)
-        except REFUSALS as exc:
-            _flash(request, exc)
+        except ServiceError as exc:
+            errors.flash(request, exc)
             collab_request.refresh_from_db()
             return _render_case(request, collab_request, bound=bound, status=409)
         else:
@@ -261,8 +236,8 @@ def retrospective_edit(request, pk):
                 )
             except ValidationError as exc:
                 form.add_service_error(exc)
-            except REFUSALS as exc:
-                _flash(request, exc)
+            except ServiceError as exc:
+                errors.flash(request, exc)
             else:
                 messages.success(request, _("The retrospective was saved."))
                 if request.POST.get("then") == "file" and full:
@@ -302,10 +277,10 @@ def _file(request, collab_request, pk):
             seen_version=request.POST.get("file_version") or None,
         )
     except ValidationError as exc:
-        _flash(request, exc)
+        errors.flash(request, exc)
         return redirect("review_app:retrospective-edit", pk=pk)
-    except REFUSALS as exc:
-        _flash(request, exc)
+    except ServiceError as exc:
+        errors.flash(request, exc)
         return redirect("review_app:retrospective", pk=pk)
     messages.success(request, _("The retrospective was filed."))
     return redirect("review_app:retrospective", pk=pk)

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
+from collab import errors
 from collab import selectors as org
+from collab.errors import ServiceError
 from collab.permissions import require
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
@@ -41,8 +43,6 @@ PAGE_SIZE = 50
 # How many rows of each kind the to-do page lists; the counts say how many there are.
 TODO_SHOWN = 10
 
-SUGGESTION_ERRORS = (ValidationError, services.SuggestionConflict, services.SuggestionRefused)
-
 # The label of each suggestion transition's button.
 TRANSITION_LABELS = {
     "evaluate": gettext_lazy("Start evaluating"),
@@ -50,14 +50,6 @@ TRANSITION_LABELS = {
     "reject": gettext_lazy("Do not adopt"),
     "implement": gettext_lazy("Mark as implemented"),
 }
-
-
-def _flash(request, exc: Exception) -> None:
-    if isinstance(exc, ValidationError):
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.error(request, str(exc) or _("This action is not possible now."))
 
 
 def _page(request, queryset):
@@ -235,8 +227,8 @@ def feedback_handle(request, pk):
             )
         except ValidationError as exc:
             form.add_service_error(exc)
-        except services.FeedbackConflict as exc:
-            _flash(request, exc)
+        except ServiceError as exc:
+            errors.flash(request, exc)
             return _render_feedback(
                 request, selectors.feedback_page(user=request.user, pk=pk), form
             )
@@ -409,8 +401,8 @@ def suggestion_edit(request, pk):
                 )
             except ValidationError as exc:
                 form.add_service_error(exc)
-            except (services.SuggestionConflict, services.SuggestionRefused) as exc:
-                _flash(request, exc)
+            except ServiceError as exc:
+                errors.flash(request, exc)
                 return redirect(suggestion)
             else:
                 messages.success(request, _("Your suggestion was saved."))
@@ -448,7 +440,7 @@ def suggestion_transition(request, pk):
     suggestion = selectors.suggestion_page(user=user, pk=pk)
     form = SuggestionTransitionForm(request.POST, auto_id="id_%s")
     if not form.is_valid():
-        _flash(request, ValidationError(_("This action is not possible now.")))
+        messages.error(request, _("This action is not possible now."))
         return redirect(suggestion)
     name = form.cleaned_data["transition"]
     if not permissions.can_transition_suggestion(user, suggestion, name):
@@ -465,8 +457,8 @@ def suggestion_transition(request, pk):
     except ValidationError as exc:
         form.add_service_error(exc)
         return _render_suggestion(request, suggestion, bound=form)
-    except (services.SuggestionConflict, services.SuggestionRefused) as exc:
-        _flash(request, exc)
+    except ServiceError as exc:
+        errors.flash(request, exc)
         return redirect(suggestion)
     messages.success(
         request,

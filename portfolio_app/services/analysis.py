@@ -1,6 +1,6 @@
 """Writes: sending the monthly collaboration analysis 協作分析報告 to the executives.
 
-On the 1st of each month beat runs review_app.tasks.send_monthly_analysis_task, which
+On the 1st of each month beat runs portfolio_app.tasks.send_monthly_analysis_task, which
 calls `analysis_send` for the previous month: the company-wide report is rendered to
 PDF once and e-mailed, in the portal's language, to every active executive with an
 e-mail address, one message each (a refused address does not hide behind the others).
@@ -58,7 +58,7 @@ def analysis_recipients() -> list[User]:
 def analysis_link(month: dt.date) -> str:
     """Return the portal address of the month's report PDF."""
     query = urlencode({"month": f"{month:%Y-%m}"})
-    return absolute_url(f"{reverse('review_app:analysis-pdf')}?{query}")
+    return absolute_url(f"{reverse('portfolio_app:analysis-pdf')}?{query}")
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 `/review/analysis.pdf?month=YYYY-MM` (no month: the previous one). The PMO, executives
 and platform admins get the company-wide report, a head the report over their
-departments (review_app.permissions.analysis); a month that cannot be read answers 400
+departments (portfolio_app.permissions.analysis); a month that cannot be read answers 400
 with the reason and a month picker. The same report goes to the executives by e-mail on
-the 1st of each month (review_app.services.analysis, review_app.tasks).
+the 1st of each month (portfolio_app.services.analysis, portfolio_app.tasks).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ class DashboardFilterForm(BootstrapMixin, forms.Form):
 def requested_period(data) -> selectors.Period:
     """Return the period a dashboard query string asks for, as the dashboard reads it.
 
-    For the rate limit on long periods (review_app.views.dashboard), before the page
+    For the rate limit on long periods (portfolio_app.views.dashboard), before the page
     reads the viewer's departments: the department is left out, as it never changes
     the period; an invalid period falls back to the default one, as on the page.
     """

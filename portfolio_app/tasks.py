@@ -1,11 +1,16 @@
-"""Celery tasks of review_app (found by collab.celery's autodiscovery)."""
+"""Celery tasks of portfolio_app (found by collab.celery's autodiscovery).
+
+The monthly analysis task moved here from review_app; it keeps the name it was
+registered under, so the beat schedule (CELERY_BEAT_SCHEDULE) and the periodic-task
+rows already stored by django-celery-beat, which name it, still find it.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 
-@shared_task
+@shared_task(name="review_app.tasks.send_monthly_analysis_task")
 def send_monthly_analysis_task(month: str | None = None) -> bool:
     """Queue the 協作分析報告 of `month` ("YYYY-MM"; default: the month before today in
     the portal's time zone) for the executives, once; return True if it was queued now.

@@ -3,7 +3,7 @@
 One read-only row per month the beat job (or "Send now") handled: when it went out and
 to whom, with a link to the month's PDF. The PMO and platform admins may send the
 selected months that did not go out ("Send now", through services.analysis_send, which
-never sends a month twice). Who sees and sends: review_app.permissions.analysis.
+never sends a month twice). Who sees and sends: portfolio_app.permissions.analysis.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class AnalysisDispatchAdmin(admin.ModelAdmin):
     def pdf_link(self, obj):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">{}</a>',
-            f"{reverse('review_app:analysis-pdf')}?month={obj.month:%Y-%m}",
+            f"{reverse('portfolio_app:analysis-pdf')}?month={obj.month:%Y-%m}",
             gettext("Open PDF"),
         )
 

@@ -6,10 +6,10 @@ Decisions:
 - Opening the report (the PDF on demand). Whoever may open the PMO dashboard, over the
   same departments as the dashboard shows them: the PMO, executives and platform admins
   get the company-wide report; a department head gets the same report over the
-  departments they act for (review_app.selectors.dashboard.dashboard_scope), which holds
+  departments they act for (portfolio_app.selectors.dashboard.dashboard_scope), which holds
   only their departments' figures, the feedback concerning them and the suggestions they
   proposed, all of which they may read anyway. Staff get 403.
-- The e-mail on the 1st goes to the active executives (review_app.services.analysis);
+- The e-mail on the 1st goes to the active executives (portfolio_app.services.analysis);
   it is the company-wide report.
 - The dispatch log in admin: the PMO, executives and platform admins see it; the PMO
   and platform admins may send a month that has not gone out yet ("Send now").

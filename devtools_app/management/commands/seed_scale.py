@@ -1,10 +1,10 @@
-"""`manage.py seed_scale`: bulk scale data for the bench and the dashboard (review_app.scale)."""
+"""`manage.py seed_scale`: bulk scale data for the bench and the dashboard (devtools_app.scale)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from review_app import scale
+from devtools_app import scale
 
 
 class Command(BaseCommand):

@@ -86,18 +86,7 @@ from requests_app.models import (
     RequestEvent,
 )
 from requests_app.permissions import VIEW_PERMISSION
-from tasks_app.choices import AskStatus, RaciRole, RiskLevel, TaskState
-from tasks_app.models import (
-    DEFAULT_DUE_TIME,
-    Breakdown,
-    BreakdownSignature,
-    CollabAsk,
-    ProgressUpdate,
-    Task,
-    TaskAssignment,
-)
-
-from .choices import (
+from review_app.choices import (
     AcceptanceOutcome,
     FeedbackKind,
     FinalOutcome,
@@ -106,7 +95,7 @@ from .choices import (
     SignatureDecision,
     Verdict,
 )
-from .models import (
+from review_app.models import (
     AcceptanceVerdict,
     ArchiveEntry,
     DepartmentContribution,
@@ -117,10 +106,20 @@ from .models import (
     Retrospective,
     TaskAcceptance,
 )
-from .services.acceptance import ANSWER_WORKING_DAYS
-from .services.archive import archive_title
-from .services.closing import RETROSPECTIVE_DUE_DAYS
-from .services.feedback import FEEDBACK_PREFIX
+from review_app.services.acceptance import ANSWER_WORKING_DAYS
+from review_app.services.archive import archive_title
+from review_app.services.closing import RETROSPECTIVE_DUE_DAYS
+from review_app.services.feedback import FEEDBACK_PREFIX
+from tasks_app.choices import AskStatus, RaciRole, RiskLevel, TaskState
+from tasks_app.models import (
+    DEFAULT_DUE_TIME,
+    Breakdown,
+    BreakdownSignature,
+    CollabAsk,
+    ProgressUpdate,
+    Task,
+    TaskAssignment,
+)
 
 CODE_PREFIX = "sc-"
 USERNAME_PREFIX = "scale_"

@@ -146,7 +146,7 @@ def _list_context(request, f, queryset, *, title: str, sorts, sort: str) -> dict
         "query": query.urlencode(),
         "sort": sort,
         "sort_links": _sort_links(request, sorts),
-        "back_url": f"{reverse('review_app:dashboard')}?{f.query()}",
+        "back_url": f"{reverse('portfolio_app:dashboard')}?{f.query()}",
     }
 
 

@@ -1,14 +1,14 @@
 """Reads of the monthly collaboration analysis 協作分析報告 (DOMAIN §6; seed 004 step 6:
 the platform administrator sums up the month's feedback for management every month).
 
-The report is the dashboard's summary of one calendar month (review_app.selectors.
+The report is the dashboard's summary of one calendar month (portfolio_app.selectors.
 dashboard.summary: volumes, on-time rates, review times, cycle times, risk levels, per
 department), the previous month's figures beside it, and the month's feedback themes
 and process-improvement suggestions. It is always read from the live data: the PDF
 opened on demand and the one e-mailed on the 1st show the same numbers.
 
 Scope. The company-wide report (scope None) is the executives' and the PMO's; a head
-gets the same report over the departments they act for (review_app.permissions.analysis
+gets the same report over the departments they act for (portfolio_app.permissions.analysis
 decides who gets which). Within a department scope, feedback counts when it concerns one
 of the scope's departments and suggestions when one of them proposed it, which is also
 what a head may read (review_app.permissions.feedback).
@@ -39,9 +39,9 @@ from django.utils.translation import gettext_lazy as _
 
 from collab.models import Department
 from requests_app.models import CollabRequest
+from review_app.choices import FeedbackKind, SuggestionState
+from review_app.models import Feedback, Suggestion
 
-from ..choices import FeedbackKind, SuggestionState
-from ..models import Feedback, Suggestion
 from .dashboard import (
     CycleMonth,
     DashboardFilter,

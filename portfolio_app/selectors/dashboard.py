@@ -52,9 +52,10 @@ from collab.models import Department, User
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState, ReviewDecision
 from requests_app.models import CollabRequest, DepartmentReview, RequestDepartment
+from tasks_app import deadlines
 from tasks_app import permissions as task_permissions
 from tasks_app.choices import OPEN_TASK_STATES, RiskLevel, TaskState
-from tasks_app.models import Task, TaskAssignment, overdue_q
+from tasks_app.models import Task, TaskAssignment
 
 # --- the period ------------------------------------------------------------------------
 
@@ -243,16 +244,19 @@ def _task_metrics() -> dict[str, Metric]:
             lambda now: Q(state=TaskState.DONE) & ~_on_time(),
         ),
         Metric("open", pgettext_lazy("tasks", "Open"), Q(state__in=OPEN_TASK_STATES)),
+        # Late is the board's 延期 / 滯後 (tasks_app.deadlines): overdue or behind plan.
         Metric(
             "in_progress",
             _("In progress, on time"),
-            lambda now: Q(state__in=OPEN_TASK_STATES) & ~overdue_q(now),
+            lambda now: Q(state__in=OPEN_TASK_STATES) & ~deadlines.late_q(now),
         ),
-        Metric("late", _("Late"), overdue_q),
+        Metric("late", _("Late"), deadlines.late_q),
+        # The on-time rate's whole: the tasks whose due time has told (done, or overdue);
+        # a task behind plan may still be delivered on time.
         Metric(
             "settled",
-            _("Done or late"),
-            lambda now: Q(state=TaskState.DONE) | overdue_q(now),
+            _("Done or overdue"),
+            lambda now: Q(state=TaskState.DONE) | deadlines.overdue_q(now),
         ),
     ]
     for level in RiskLevel:
@@ -430,15 +434,15 @@ class Links:
         return f"{reverse(name)}?{self.f.query(**extra)}"
 
     def tasks(self, metric: str, department: int | None = None) -> str:
-        return self._url("review_app:dashboard-tasks", metric=metric, department=department)
+        return self._url("portfolio_app:dashboard-tasks", metric=metric, department=department)
 
     def requests(self, metric: str, department: int | None = None, **extra) -> str:
         return self._url(
-            "review_app:dashboard-requests", metric=metric, department=department, **extra
+            "portfolio_app:dashboard-requests", metric=metric, department=department, **extra
         )
 
     def reviews(self, department: int | None = None) -> str:
-        return self._url("review_app:dashboard-reviews", department=department)
+        return self._url("portfolio_app:dashboard-reviews", department=department)
 
 
 def cycle_months(f: DashboardFilter, *, links: bool = True) -> list[CycleMonth]:

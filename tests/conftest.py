@@ -98,6 +98,19 @@ def head(department):
 
 
 @pytest.fixture
+def partner(db):
+    """A second department collaborating on the request (技術部)."""
+    return DepartmentFactory(name="技術部")
+
+
+@pytest.fixture
+def partner_head(partner):
+    user = UserFactory(department=partner, full_name="蔡宗翰")
+    partner.heads.add(user)
+    return user
+
+
+@pytest.fixture
 def deputy(head, department):
     """A staff member of `department` acting for `head` today."""
     user = UserFactory(department=department)

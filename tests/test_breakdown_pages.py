@@ -21,26 +21,13 @@ from requests_app.choices import RequestState
 from tasks_app import services
 from tasks_app.choices import RaciRole
 from tasks_app.models import Breakdown, BreakdownSignature, Task
-from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_request
+from tests.factories import UserFactory, make_approved_request, make_request
 from tests.helpers import assert_constant_queries
 
 pytestmark = pytest.mark.django_db
 
 
 # --- fixtures ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def partner(db):
-    """A second collaborating department."""
-    return DepartmentFactory(name="技術部")
-
-
-@pytest.fixture
-def partner_head(partner):
-    user = UserFactory(department=partner, full_name="蔡宗翰")
-    partner.heads.add(user)
-    return user
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import CollabRequest, RequestEvent
 from tests.factories import DepartmentFactory, UserFactory, make_request
-from tests.helpers import assert_constant_queries
+from tests.helpers import admin_form_data, assert_constant_queries
 
 CHANGELIST = "admin:requests_app_collabrequest_changelist"
 
@@ -334,28 +334,6 @@ def test_cancel_form_is_not_offered_to_a_head(org, client_for):
 # --- editing and deleting ------------------------------------------------------------
 
 
-def _form_data(response) -> dict:
-    """Return the POST data of a rendered admin change form, as a browser would send it."""
-    data = {}
-
-    def add(bound_field):
-        value = bound_field.value()
-        if value is None or value is False:
-            return
-        data[bound_field.html_name] = "on" if value is True else value
-
-    for bound_field in response.context["adminform"].form:
-        add(bound_field)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            add(bound_field)
-        for form in formset.forms:
-            for bound_field in form:
-                add(bound_field)
-    return data
-
-
 @pytest.mark.django_db
 def test_pmo_edits_a_draft_through_the_service(org, pmo, client_for):
     """Editing in admin is allowed while can_edit holds and is logged like a portal edit."""
@@ -363,7 +341,7 @@ def test_pmo_edits_a_draft_through_the_service(org, pmo, client_for):
     client = client_for(pmo)
     response = client.get(change_url(req))
     assert response.context["has_change_permission"] is True
-    data = _form_data(response)
+    data = admin_form_data(response)
     data["name"] = "新品上市推廣(修訂)"
     data["_save"] = "1"
     response = client.post(change_url(req), data)
@@ -383,7 +361,7 @@ def test_edit_refused_by_the_service_changes_nothing(org, pmo, client_for):
 
     req = make_request(initiator=org.staff, departments=[org.mkt, org.tech], lead=org.mkt)
     client = client_for(pmo)
-    data = _form_data(client.get(change_url(req)))
+    data = admin_form_data(client.get(change_url(req)))
     data["name"] = "不該存下"
     for index in range(2):
         data[f"department_links-{index}-is_lead"] = "on"

@@ -29,19 +29,6 @@ ROLES = ["staff", "head", "deputy", "partner_head", "outsider", "pmo", "executiv
 
 
 @pytest.fixture
-def partner(db):
-    """A second collaborating department."""
-    return DepartmentFactory(name="技術部")
-
-
-@pytest.fixture
-def partner_head(partner):
-    user = UserFactory(department=partner, full_name="蔡宗翰")
-    partner.heads.add(user)
-    return user
-
-
-@pytest.fixture
 def draft(staff, department, partner, head, partner_head):
     """A draft filed by `staff`, led by their department, with `partner` collaborating."""
     return make_request(

@@ -34,19 +34,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def partner(db):
-    """A second department collaborating on the request."""
-    return DepartmentFactory(name="技術部")
-
-
-@pytest.fixture
-def partner_head(partner):
-    user = UserFactory(department=partner, full_name="蔡宗翰")
-    partner.heads.add(user)
-    return user
-
-
-@pytest.fixture
 def partner_staff(partner):
     """A member of a collaborating department who holds no RACI role."""
     return UserFactory(department=partner, full_name="林雅婷")

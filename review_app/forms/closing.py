@@ -195,6 +195,7 @@ def action_formset(*, data=None, actions=(), department_choices=None) -> RowForm
     if data is None and not initial:
         formset.extra = 1
     formset.title = _("Improvement actions")
+    formset.icon = "tools"
     formset.add_label = _("Add an action")
     formset.help_text = _("Each action can then be raised as a process-improvement suggestion.")
     return formset

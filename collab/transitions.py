@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
 from .errors import Conflict, Refused
@@ -31,9 +32,10 @@ from .errors import Conflict, Refused
 class Machine:
     """A model's state machine as the services move it, and the words of its refusals.
 
-    - `moved(locked)`: the Conflict's text when the state is no longer the one seen
-      ("Someone else acted on this request first: it is now “…”").
-    - `raced()`: the Conflict's text when the save finds the row changed meanwhile.
+    - `moved(locked)`: the Conflict's text when the state is no longer the one seen;
+      by default "Someone else acted on this <verbose name> first: it is now “…”".
+    - `raced()`: the Conflict's text when the save finds the row changed meanwhile (by
+      default the same without the state).
     - `refusal(row, name)`: the Refused's text when transition `name` may not run now.
     - `check(locked)`: refuses what the locked row's case forbids (an archived case);
       run before the state is compared, so that its words come first.
@@ -44,9 +46,9 @@ class Machine:
     model: type[models.Model]
     conflict: type[Conflict]
     refused: type[Refused]
-    moved: Callable[[models.Model], str]
-    raced: Callable[[], str]
     refusal: Callable[[models.Model, str], str]
+    moved: Callable[[models.Model], str] | None = None
+    raced: Callable[[], str] | None = None
     check: Callable[[models.Model], None] | None = None
     related: Sequence[str] = field(default_factory=tuple)
     lock_of: Sequence[str] | None = None
@@ -70,8 +72,19 @@ class Machine:
             self.check(locked)
         expected = row.state if expected_state is None else expected_state
         if locked.state != expected:
-            raise self.conflict(self.moved(locked))
+            raise self.conflict(self.moved(locked) if self.moved else self._moved(locked))
         return locked
+
+    def _moved(self, locked: models.Model) -> str:
+        return _(
+            "Someone else acted on this %(what)s first: it is now “%(state)s”. "
+            "Reload the page to see the change."
+        ) % {"what": self.model._meta.verbose_name, "state": locked.get_state_display()}
+
+    def _raced(self) -> str:
+        return _(
+            "Someone else acted on this %(what)s first. Reload the page to see the change."
+        ) % {"what": self.model._meta.verbose_name}
 
     def run(
         self,
@@ -94,5 +107,5 @@ class Machine:
         try:
             locked.save(update_fields=["state", "updated_at", *fields])
         except ConcurrentTransition as exc:
-            raise self.conflict(self.raced()) from exc
+            raise self.conflict(self.raced() if self.raced else self._raced()) from exc
         return log(from_state=from_state, to_state=locked.state)

@@ -120,14 +120,6 @@ MACHINE = Machine(
     model=CollabRequest,
     conflict=RequestConflict,
     refused=TransitionRefused,
-    moved=lambda locked: (
-        _(
-            "Someone else acted on this request first: it is now “%(state)s”. "
-            "Reload the page to see the change."
-        )
-        % {"state": locked.get_state_display()}
-    ),
-    raced=lambda: _("Someone else acted on this request first. Reload the page to see the change."),
     refusal=lambda request, name: transition_refusal(request, name),
     check=refuse_archived,
 )

@@ -512,14 +512,6 @@ MACHINE = Machine(
     model=Task,
     conflict=TaskConflict,
     refused=TaskRefused,
-    moved=lambda locked: (
-        _(
-            "Someone else acted on this task first: it is now “%(state)s”. "
-            "Reload the page to see the change."
-        )
-        % {"state": locked.get_state_display()}
-    ),
-    raced=lambda: _("Someone else acted on this task first. Reload the page to see the change."),
     refusal=_refusal,
     # The join locks the request's row too, so an archiving cannot commit meanwhile.
     related=("request",),

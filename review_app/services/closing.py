@@ -98,14 +98,6 @@ MACHINE = Machine(
     model=CollabRequest,
     conflict=ClosingConflict,
     refused=ClosingRefused,
-    moved=lambda locked: (
-        _(
-            "Someone else acted on this request first: it is now “%(state)s”. "
-            "Reload the page to see the change."
-        )
-        % {"state": locked.get_state_display()}
-    ),
-    raced=lambda: _("Someone else acted on this request first. Reload the page to see the change."),
     refusal=lambda request, name: request_services.transition_refusal(request, name),
 )
 

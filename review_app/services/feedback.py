@@ -325,16 +325,6 @@ MACHINE = Machine(
     model=Suggestion,
     conflict=SuggestionConflict,
     refused=SuggestionRefused,
-    moved=lambda locked: (
-        _(
-            "Someone else acted on this suggestion first: it is now “%(state)s”. "
-            "Reload the page to see the change."
-        )
-        % {"state": locked.get_state_display()}
-    ),
-    raced=lambda: _(
-        "Someone else acted on this suggestion first. Reload the page to see the change."
-    ),
     refusal=transition_refusal,
     related=("proposer",),
     lock_of=("self",),

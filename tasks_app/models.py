@@ -321,7 +321,13 @@ class DueDateChange(CaseRecord, models.Model):
     old_due_at = models.DateTimeField(_("old due"))
     new_due_at = models.DateTimeField(_("new due"))
     reason = models.TextField(_("reason"))
-    solution = models.TextField(_("solution"))
+    # What a person typed; empty when the system moved the date (a 需整改 answer).
+    solution = models.TextField(_("solution"), blank=True)
+    # The acceptance round whose 需整改 moved the date; its solution is said at read
+    # time, in the reader's language (solution_text).
+    rectify_round = models.PositiveSmallIntegerField(
+        _("rectification of acceptance round"), null=True, blank=True
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.PROTECT
     )
@@ -334,6 +340,15 @@ class DueDateChange(CaseRecord, models.Model):
 
     def __str__(self):
         return f"{self.task.number}: {self.old_due_at:%Y-%m-%d} → {self.new_due_at:%Y-%m-%d}"
+
+    @property
+    def solution_text(self) -> str:
+        """The solution as the reader reads it: a person's text, or the rectification's."""
+        if self.rectify_round is not None:
+            return _("Rectify and submit again (acceptance round %(round)d asked for it).") % {
+                "round": self.rectify_round
+            }
+        return self.solution
 
 
 class TaskDeliverable(CaseRecord, models.Model):

@@ -796,10 +796,14 @@ def task_change_due_unchecked(
     by: User,
     new_due_at: dt.datetime,
     reason: str,
-    solution: str,
+    solution: str = "",
     on_behalf_of: User | None = None,
+    rectify_round: int | None = None,
 ) -> DueDateChange:
     """Move a due date with the reason, the solution and the new date; every change is kept.
+
+    `rectify_round`: the acceptance round whose 需整改 moves the date, which is then the
+    solution (said in the reader's language, DueDateChange.solution_text).
 
     Unchecked: called by task_change_due after its check, and by the acceptance
     procedure (review_app.services.acceptance), whose reviewer's 需整改 moves the due
@@ -811,7 +815,7 @@ def task_change_due_unchecked(
     errors = {}
     if not reason.strip():
         errors["reason"] = _("Give the reason for the change.")
-    if not solution.strip():
+    if not solution.strip() and rectify_round is None:
         errors["solution"] = _("Say how the delay will be solved.")
     if timezone.localdate(new_due_at) < task.start_date:
         errors["new_due_at"] = _("The due date cannot be before the start.")
@@ -825,6 +829,7 @@ def task_change_due_unchecked(
         new_due_at=new_due_at,
         reason=reason.strip(),
         solution=solution.strip(),
+        rectify_round=rectify_round,
         changed_by=by,
     )
     task.due_at = new_due_at

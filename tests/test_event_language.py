@@ -30,7 +30,7 @@ from review_app.choices import Verdict
 from review_app.services import acceptance as acceptance_services
 from review_app.services import archive as archive_services
 from tasks_app.choices import TaskEventKind
-from tasks_app.models import Task, TaskEvent
+from tasks_app.models import DueDateChange, Task, TaskEvent
 from tests.review_acceptance_fixtures import make_world, seat, submit
 from tests.review_archive_fixtures import case  # noqa: F401  (fixture)
 from tests.review_closing_fixtures import build_project, open_final, sign_all
@@ -450,3 +450,69 @@ def test_the_conversion_converts_rows_of_an_archived_case_and_back(case):  # noq
     # The switch was on for the conversion's writes only: the case is read-only again.
     with pytest.raises(DatabaseError), transaction.atomic():
         TaskEvent.objects.filter(pk=due.pk).update(comment="x")
+
+
+# --- a 需整改's due date change: its solution is said in the reader's language ----------
+
+due_change_migration = importlib.import_module("tasks_app.migrations.0008_due_change_rectify_round")
+
+
+def test_a_rectifications_solution_reads_in_the_readers_language(pmo):
+    """An English reviewer's 需整改 moves the due date; the change's solution is the
+    round's, said in Chinese to a zh-Hant reader of the task page and the reverse."""
+    w = make_world(pmo)
+    task = submit(w)
+    with translation.override("en"):
+        acceptance_services.acceptance_answer(
+            verdict=seat(task, department=w.design),
+            by=w.design_head,
+            decision=Verdict.RECTIFY,
+            reason="colours",
+            rectify_due_at=task.due_at + dt.timedelta(days=2),
+        )
+    change = DueDateChange.objects.get(task=task)
+    assert (change.rectify_round, change.solution) == (1, "")
+    zh = _html(w.consulted, "zh-hant", task.get_absolute_url())
+    assert "依第 1 輪驗收要求整改後重新提交。" in zh
+    assert "Rectify and submit again" not in zh
+    en = _html(w.consulted, "en", task.get_absolute_url())
+    assert "Rectify and submit again (acceptance round 1 asked for it)." in en
+
+
+def test_stored_rectification_sentences_convert_in_both_languages_and_back(case):  # noqa: F811
+    """Old rows said the sentence in the reviewer's language, on a case archived since;
+    the conversion keeps the round and clears the sentence; a person's text stays."""
+    old = case.task.due_at
+    rows = [
+        DueDateChange.objects.create(
+            task=case.task,
+            old_due_at=old,
+            new_due_at=old + dt.timedelta(days=n),
+            reason="r",
+            solution=solution,
+            changed_by=case.pmo,
+        )
+        for n, solution in (
+            (1, "Rectify and submit again (acceptance round 2 asked for it)."),
+            (2, "依第 3 輪驗收要求整改後重新提交。"),
+            (3, "加派人手，週五前完成"),
+        )
+    ]
+    archive_services.archive_case(request=case.req, by=case.pmo)
+
+    _run(due_change_migration, "forwards")
+    english, chinese, typed = (DueDateChange.objects.get(pk=row.pk) for row in rows)
+    assert (english.rectify_round, english.solution) == (2, "")
+    assert (chinese.rectify_round, chinese.solution) == (3, "")
+    assert (typed.rectify_round, typed.solution) == (None, "加派人手，週五前完成")
+    with translation.override("en"):
+        assert (
+            chinese.solution_text == "Rectify and submit again (acceptance round 3 asked for it)."
+        )
+    with translation.override("zh-hant"):
+        assert english.solution_text == "依第 2 輪驗收要求整改後重新提交。"
+        assert typed.solution_text == "加派人手，週五前完成"
+
+    _run(due_change_migration, "backwards")
+    chinese = DueDateChange.objects.get(pk=rows[1].pk)
+    assert chinese.solution == "Rectify and submit again (acceptance round 3 asked for it)."

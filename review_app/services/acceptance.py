@@ -368,8 +368,7 @@ def _rectify(task, acceptance, verdict, actor, responsible) -> None:
             on_behalf_of=actor.on_behalf_of,
             new_due_at=verdict.rectify_due_at,
             reason=verdict.reason,
-            solution=_("Rectify and submit again (acceptance round %(round)d asked for it).")
-            % {"round": acceptance.round},
+            rectify_round=acceptance.round,
         )
     notifications.notify(
         event="acceptance_rectify",

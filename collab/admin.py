@@ -189,38 +189,48 @@ class ServiceTransitionsAdminMixin(ServiceAdminMixin):
         People who may only view the object (a head, or the PMO once a request is
         submitted) still press buttons; the service decides whether they may act.
         """
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        closed = self.transitions_closed(request, obj)
-        if closed is not None or request.POST.get(self.fsm_post_param) not in (
-            self.transition_names()
-        ):
-            self.message_user(
-                request, closed or gettext("This action is not possible now."), messages.ERROR
-            )
-            return HttpResponseRedirect(request.path)
+        obj, refused = self._transition_target(
+            request,
+            object_id,
+            request.POST.get(self.fsm_post_param),
+            allowed=lambda obj: self.transition_names(),
+            back=lambda obj: HttpResponseRedirect(request.path),
+        )
+        if refused is not None:
+            return refused
         # FSMAdminMixin.response_change sends a transition with a form to its form page,
         # or runs _apply_fsm_transition and comes back to this page.
         return self.response_change(request, obj)
 
     def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        _obj, refused = self._transition_target(
+            request,
+            object_id,
+            transition_name,
+            allowed=lambda obj: {t.name for t in self.offered_transitions(request, obj)},
+            back=self._change_page,
+        )
+        if refused is not None:
+            return refused
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def _transition_target(self, request, object_id, name, *, allowed, back):
+        """Return the object a transition button or form names, and the response that
+        refuses it (None when `name` may run): Django's "not found" for a missing
+        object, 403 for one the person may not see, and `back(obj)` with a message when
+        the case is closed or `name` is not among `allowed(obj)`."""
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return None, self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         closed = self.transitions_closed(request, obj)
-        if closed is not None or transition_name not in {
-            t.name for t in self.offered_transitions(request, obj)
-        }:
+        if closed is not None or name not in allowed(obj):
             self.message_user(
                 request, closed or gettext("This action is not possible now."), messages.ERROR
             )
-            return self._change_page(obj)
-        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+            return obj, back(obj)
+        return obj, None
 
     # django-fsm-2's private methods: the buttons offered, and running one.
 
@@ -262,6 +272,72 @@ class ServiceTransitionsAdminMixin(ServiceAdminMixin):
             return False
         self.message_user(request, self.transition_done_message(moved), messages.SUCCESS)
         return True
+
+
+class ReadOnlyMixin:
+    """A record the engine writes, or rows shown beside one: viewed in admin, never
+    added, changed or deleted. For a ModelAdmin or an inline (an inline's checks also
+    get the parent object, hence `obj` on the add check too)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A read-only ModelAdmin (ReadOnlyMixin)."""
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    """A read-only table of rows on their parent's page (ReadOnlyMixin)."""
+
+    extra = 0
+    can_delete = False
+
+
+class StateLogInlineMixin:
+    """The history (a collab.models.StateLog) of a state machine on its object's page:
+    the comment in the reader's language and the states by their labels. A subclass
+    names its state choices (`state_choices`)."""
+
+    state_choices = None
+
+    @admin.display(description=_("comment"))
+    def text(self, obj):
+        """The line's system text in the reader's language · the person's comment."""
+        return obj.text
+
+    def _state_label(self, value: str) -> str:
+        choices = self.state_choices
+        return choices(value).label if value in choices.values else value
+
+    @admin.display(description=_("from"))
+    def from_label(self, obj):
+        return self._state_label(obj.from_state)
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj):
+        return self._state_label(obj.to_state)
+
+
+def admin_link(obj, text=None):
+    """Return a link to `obj`'s admin page, as Django shows a read-only foreign key."""
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj if text is None else text)
+
+
+def portal_link(url: str, text=None):
+    """Return a link from an admin page to another page: by default the portal's page
+    of the same thing ("Open in the portal")."""
+    return format_html('<a href="{}">{}</a>', url, text or gettext("Open in the portal"))
 
 
 @admin.register(Department)
@@ -500,7 +576,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """Read-only list of the in-app notifications, for platform admins to check delivery."""
 
     list_display = ["created_at", "recipient", "title", "read_at", "emailed_at"]
@@ -519,15 +595,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_platform_admin
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Warnings (DOMAIN §4) ------------------------------------------------------------
@@ -732,16 +799,17 @@ class WarningPeriodFilter(admin.SimpleListFilter):
         return queryset.filter(period=self.value()) if self.value() else queryset
 
 
-class AwaitingMySignatureFilter(admin.SimpleListFilter):
-    """ "Awaiting my signature": the rows one of whose departments waits on the person,
-    as head or as a deputy acting today. A subclass says which rows (`awaiting`), from
-    the selector its to-do page uses, and which field holds their id (`field`)."""
+class AwaitingMeFilter(admin.SimpleListFilter):
+    """ "Awaiting my signature" (or answer): the rows waiting on the person, as head or
+    as a deputy acting today. A subclass says which rows (`awaiting`: their ids, or a
+    query of them), from the selector its to-do page uses, which field holds their id
+    (`field`) and, for an answer rather than a signature, its `title`."""
 
     title = _("awaiting my signature")
     parameter_name = "awaiting_me"
     field = "pk"
 
-    def awaiting(self, request) -> set[int]:
+    def awaiting(self, request):
         raise NotImplementedError
 
     def lookups(self, request, model_admin):
@@ -751,28 +819,6 @@ class AwaitingMySignatureFilter(admin.SimpleListFilter):
         if self.value() != "1":
             return queryset
         return queryset.filter(**{f"{self.field}__in": self.awaiting(request)})
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record the engine writes: viewed in admin, never added, changed or deleted."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def _admin_link(obj):
-    """Return a link to `obj`'s admin page, as Django shows a read-only foreign key."""
-    if obj is None:
-        return "-"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, obj)
 
 
 @admin.register(WarningItem)
@@ -811,11 +857,11 @@ class WarningItemAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("warning digest"))
     def digest_link(self, obj):
-        return _admin_link(obj.digest)
+        return admin_link(obj.digest)
 
     @admin.display(description=_("notification"))
     def notification_link(self, obj):
-        return _admin_link(obj.notification)
+        return admin_link(obj.notification)
 
     @admin.display(description=_("digest sent"), boolean=True)
     def digest_sent(self, obj):

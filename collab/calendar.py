@@ -7,6 +7,7 @@ record them, and any extra holidays, as CalendarDay rows, which always win.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from functools import lru_cache
 
 import holidays
@@ -57,6 +58,29 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
         if _is_workday(day, overrides, country):
             left -= 1
     return day
+
+
+def due_dates_follow(rows, *, start: str, days: int) -> int:
+    """Set each row's `due_date` to `days` working days after the local day of its
+    `start` timestamp; return how many rows moved.
+
+    For the deadlines stored on rows (a review's, an acceptance round's) when an
+    administrator corrects the calendar: one calendar lookup per start day and one
+    UPDATE per new due date, however many rows are open.
+    """
+    from django.utils import timezone
+
+    due_on: dict[dt.date, dt.date] = {}
+    moves: dict[dt.date, list[int]] = defaultdict(list)
+    for row in rows.only("pk", start, "due_date"):
+        day = timezone.localdate(getattr(row, start))
+        if day not in due_on:
+            due_on[day] = add_working_days(day, days)
+        if due_on[day] != row.due_date:
+            moves[due_on[day]].append(row.pk)
+    for due, ids in moves.items():
+        rows.model._default_manager.filter(pk__in=ids).update(due_date=due)
+    return sum(len(ids) for ids in moves.values())
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:

@@ -58,6 +58,36 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+def date_field(label, **kwargs) -> forms.DateField:
+    """A day picked with the browser's date input (which sends and shows ISO dates)."""
+    return forms.DateField(
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        **kwargs,
+    )
+
+
+def time_field(label, **kwargs) -> forms.TimeField:
+    """A time of day picked with the browser's time input (HH:MM)."""
+    return forms.TimeField(
+        label=label, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), **kwargs
+    )
+
+
+def text_field(
+    label, *, required: bool = True, rows: int = 3, max_length: int = 4000, **attrs
+) -> forms.CharField:
+    """A free text (a note, a reason) in a textarea of `rows` rows, stripped; `attrs`
+    are the textarea's other attributes."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=max_length,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": rows, **attrs}),
+    )
+
+
 def _label(name: str):
     return Delegation._meta.get_field(name).verbose_name
 
@@ -81,13 +111,9 @@ class DelegationForm(BootstrapMixin, forms.Form):
     department = forms.ModelChoiceField(
         label=_label("department"), queryset=Department.objects.none(), required=False
     )
-    start_date = forms.DateField(
-        label=_label("start_date"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    end_date = forms.DateField(
+    start_date = date_field(_label("start_date"))
+    end_date = date_field(
         label=_label("end_date"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("The deputy acts up to and including this day."),
     )
     reason = forms.CharField(

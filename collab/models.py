@@ -251,6 +251,17 @@ class StateLog(models.Model):
         abstract = True
         ordering = ["at", "pk"]
 
+    @classmethod
+    def write(cls, *, params: dict | None = None, **fields):
+        """Write one line of the history: the one writer of every app's log (each app's
+        services keep a named wrapper, e.g. requests_app.services.event_log).
+
+        `fields` are the line's columns and its owner (request=…, task=…). `comment` is
+        only what a person typed; what the system says about the line goes in `params`
+        and is rendered when read, in the reader's language (collab.events).
+        """
+        return cls._default_manager.create(params=params or {}, **fields)
+
     @property
     def system_text(self) -> str:
         """The system's sentence about this row, in the reader's language ("" if none)."""

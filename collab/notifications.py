@@ -78,12 +78,8 @@ EMAIL_KIND = "notification"
 def email_build(message: OutboxMessage) -> EmailMultiAlternatives | None:
     """The outbox channel: the notification's e-mail, or None when the person was
     deactivated since the event or has no address (the in-app row is enough)."""
-    note = (
-        Notification.objects.select_related("recipient")
-        .filter(pk=message.params["notification"])
-        .first()
-    )
-    if note is None or not note.recipient.is_active or not note.recipient.email:
+    note = outbox.addressed_row(message, Notification.objects, "notification")
+    if note is None:
         return None
     email = _email(note)
     email.extra_headers["Message-ID"] = message.message_id

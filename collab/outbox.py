@@ -103,6 +103,16 @@ class Draft:
     summary: str = ""
 
 
+def addressed_row(message: OutboxMessage, rows, key: str):
+    """Return the row (with its `recipient`) that `message.params[key]` names, for a
+    channel's build; None when it is gone, or its person was deactivated since or has
+    no address (the in-app row is enough then)."""
+    row = rows.select_related("recipient").filter(pk=message.params[key]).first()
+    if row is None or not row.recipient.is_active or not row.recipient.email:
+        return None
+    return row
+
+
 def enqueue(drafts: Iterable[Draft]) -> list[OutboxMessage]:
     """Write the messages in the caller's transaction and send them once it commits.
 

@@ -37,6 +37,7 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils._os import safe_join
 from django.utils.cache import patch_cache_control
 from weasyprint.text.fonts import FontConfiguration
@@ -189,8 +190,14 @@ def _base_url(request) -> str:
 
 
 def render_pdf(template_name: str, context: dict, *, request=None) -> bytes:
-    """Render a template (normally extending pdf/base.html) to PDF bytes."""
-    context = {"PORTAL_NAME": settings.PORTAL_NAME, "pdf_font_family": FONT_FAMILY, **context}
+    """Render a template (normally extending pdf/base.html) to PDF bytes; every printed
+    form says when it was printed (`printed_at`, now unless the context gives it)."""
+    context = {
+        "PORTAL_NAME": settings.PORTAL_NAME,
+        "pdf_font_family": FONT_FAMILY,
+        "printed_at": timezone.localtime(),
+        **context,
+    }
     html = render_to_string(template_name, context, request=request)
     _warn_once_without_harfbuzz_subset()
     with _lock:

@@ -9,8 +9,19 @@ from __future__ import annotations
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
 
 from .models import User
+
+
+def get_or_404(rows: QuerySet, pk):
+    """Return row `pk` among `rows` (those a person may see); otherwise 404, a malformed
+    pk included, so that whether the row exists stays hidden."""
+    try:
+        return rows.get(pk=pk)
+    except (rows.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 def can_view_dashboard(user: User) -> bool:

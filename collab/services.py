@@ -291,26 +291,16 @@ def delegation_create(
     """
     if not _may_manage_deputies(by, head):
         raise PermissionDenied(_("Only the head or a platform administrator can name a deputy."))
-    locked = _lock_heads([head.pk])
-    _check_delegation(
+    return _delegation_write(
+        Delegation(),
         head=head,
         deputy=deputy,
         department=department,
         start_date=start_date,
         end_date=end_date,
-        locked=locked,
+        reason=reason,
+        locked=_lock_heads([head.pk]),
     )
-    delegation = Delegation(
-        head=head,
-        deputy=deputy,
-        department=department,
-        start_date=start_date,
-        end_date=end_date,
-        reason=reason.strip(),
-    )
-    delegation.clean_fields(exclude=_RELATED)
-    delegation.save()
-    return delegation
 
 
 @transaction.atomic
@@ -335,6 +325,33 @@ def delegation_update(
     current, locked = _lock_delegation(delegation, *([head] if head is not None else []))
     head = head or current.head
     _check_manager(by, current.head, head)
+    return _delegation_write(
+        current,
+        head=head,
+        deputy=deputy,
+        department=department,
+        start_date=start_date,
+        end_date=end_date,
+        reason=reason,
+        locked=locked,
+        current=current,
+    )
+
+
+def _delegation_write(
+    row: Delegation,
+    *,
+    head: User,
+    start_date: dt.date,
+    end_date: dt.date,
+    deputy: User,
+    department: Department | None,
+    reason: str,
+    locked: list[Delegation],
+    current: Delegation | None = None,
+) -> Delegation:
+    """Check the delegation (_check_delegation) and write it to `row`: a new row, or the
+    stored one (`current`) changed in place."""
     _check_delegation(
         head=head,
         deputy=deputy,
@@ -344,11 +361,12 @@ def delegation_update(
         locked=locked,
         current=current,
     )
-    current.head, current.deputy, current.department = head, deputy, department
-    current.start_date, current.end_date, current.reason = start_date, end_date, reason.strip()
-    current.clean_fields(exclude=_RELATED)
-    current.save(update_fields=["head", "deputy", "department", "start_date", "end_date", "reason"])
-    return current
+    row.head, row.deputy, row.department = head, deputy, department
+    row.start_date, row.end_date, row.reason = start_date, end_date, reason.strip()
+    row.clean_fields(exclude=_RELATED)
+    fields = ["head", "deputy", "department", "start_date", "end_date", "reason"]
+    row.save(update_fields=fields if current is not None else None)
+    return row
 
 
 @transaction.atomic

@@ -86,6 +86,23 @@ class Machine:
             "Someone else acted on this %(what)s first. Reload the page to see the change."
         ) % {"what": self.model._meta.verbose_name}
 
+    def check_source(self, row: models.Model, name: str) -> None:
+        """Refuse transition `name` when the row's state does not allow it, before anyone
+        asks who may act (its conditions are not checked here).
+
+        Otherwise a rule that also looks at the state (a request's can_submit) would
+        tell the initiator of a closed request that only the initiator may act.
+        """
+        if not can_proceed(getattr(row, name), check_conditions=False):
+            raise self.refused(self.refusal(row, name))
+
+    def lock_for(self, row: models.Model, name: str, expected_state: str | None = None):
+        """Return `row` locked (lock) for transition `name`, refused when its state does
+        not allow it (check_source)."""
+        locked = self.lock(row, expected_state)
+        self.check_source(locked, name)
+        return locked
+
     def run(
         self,
         locked: models.Model,
@@ -93,10 +110,12 @@ class Machine:
         *,
         log: Callable[..., models.Model],
         fields: Sequence[str] = (),
+        **event,
     ):
         """Run transition `name` on a locked row, save it and write its history row.
 
-        `log(from_state=, to_state=)` writes the row's event and returns it; `fields`
+        `log(transition=name, from_state=, to_state=, **event)` writes the row's event
+        (an app's event writer, collab.models.StateLog.write) and returns it; `fields`
         are the other fields the transition or the caller changed.
         """
         method = getattr(locked, name)
@@ -108,4 +127,4 @@ class Machine:
             locked.save(update_fields=["state", "updated_at", *fields])
         except ConcurrentTransition as exc:
             raise self.conflict(self.raced() if self.raced else self._raced()) from exc
-        return log(from_state=from_state, to_state=locked.state)
+        return log(transition=name, from_state=from_state, to_state=locked.state, **event)

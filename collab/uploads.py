@@ -29,6 +29,7 @@ import olefile
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from filetype.types import archive as filetype_archive
@@ -262,3 +263,21 @@ def _other_check(head: bytes, extension: str) -> str | None:
     if filetype.get_type(ext=extension) is not None:
         return "" if kind is not None and kind.extension == extension else None
     return "" if kind is None else None
+
+
+def download_response(stored) -> FileResponse:
+    """Return a stored upload (a row with `file`, `original_name` and `content_type`) as
+    a download; 404 when its file is gone. The caller has checked who may see it."""
+    try:
+        handle = stored.file.storage.open(stored.file.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=stored.original_name,
+        content_type=stored.content_type or "application/octet-stream",
+    )
+    # Never let a browser reinterpret an upload (an "image" that is really HTML...).
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

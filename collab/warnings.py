@@ -76,10 +76,10 @@ class RuleSpec:
 
     code: str
     label: object  # a lazy translated string
-    cadence: str
     model: type[models.Model]
     scan: Callable[[WarningRule, dt.datetime], Iterable[Hit]]
     message: Callable[[int | None], str]
+    cadence: str = DAILY
     count: str | None = None
     defaults: dict = field(default_factory=dict)
 
@@ -277,8 +277,10 @@ def moment_text(value: dt.datetime | None) -> str:
 _registry: dict[str, RuleSpec] = registry_store["warning_rules"]
 
 
-def register(spec: RuleSpec) -> None:
-    _registry[spec.code] = spec
+def register(*specs: RuleSpec) -> None:
+    """Register an app's rules (its AppConfig.ready)."""
+    for spec in specs:
+        _registry[spec.code] = spec
 
 
 def registry() -> dict[str, RuleSpec]:
@@ -464,12 +466,8 @@ def digest_build(message: OutboxMessage):
     deactivated or has no address."""
     from django.core.mail import EmailMultiAlternatives
 
-    digest = (
-        WarningDigest.objects.select_related("recipient")
-        .filter(pk=message.params["digest"])
-        .first()
-    )
-    if digest is None or not digest.recipient.is_active or not digest.recipient.email:
+    digest = outbox.addressed_row(message, WarningDigest.objects, "digest")
+    if digest is None:
         return None
     user = digest.recipient
     items = list(digest.items.order_by("rule", "pk"))

@@ -6,7 +6,6 @@ portfolio_app.permissions.analysis allows.
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from collab.pdf import render_pdf
@@ -17,9 +16,7 @@ ANALYSIS_TEMPLATE = "pdf/analysis.html"
 
 
 def analysis_pdf(report: MonthlyAnalysis, *, request=None) -> bytes:
-    return render_pdf(
-        ANALYSIS_TEMPLATE, {"report": report, "printed_at": timezone.localtime()}, request=request
-    )
+    return render_pdf(ANALYSIS_TEMPLATE, {"report": report}, request=request)
 
 
 def analysis_filename(report: MonthlyAnalysis) -> str:

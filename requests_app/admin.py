@@ -13,13 +13,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
 from collab import errors
-from collab.admin import ServiceTransitionsAdminMixin
+from collab.admin import AwaitingMeFilter as BaseAwaitingMeFilter
+from collab.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyMixin,
+    ServiceTransitionsAdminMixin,
+    StateLogInlineMixin,
+    portal_link,
+)
 from collab.formats import join_list, list_separator
 
 from . import permissions, services
@@ -87,16 +94,8 @@ def _open_cases_only(queryset, model):
     return queryset
 
 
-class ArchivedCaseAdminMixin:
-    """Show an archived case (歸檔) read-only in admin, whoever looks, superusers included.
-
-    Put it first in the bases of the ModelAdmin of any case model (CollabRequest or a
-    CaseRecord). On an archived object the admin offers no change, delete or
-    state-machine button and refuses them when posted; a bulk delete that includes one
-    is refused; and no choice list offers an archived case to attach a new row to. The
-    models (CaseRecord) and the PostgreSQL triggers refuse the writes as well: this
-    keeps admin from offering what would be refused.
-    """
+class _ArchivedCaseChecks:
+    """No change or delete of an archived case, nor of the rows on its page."""
 
     def has_change_permission(self, request, obj=None):
         if is_archived_case(obj):
@@ -107,6 +106,18 @@ class ArchivedCaseAdminMixin:
         if is_archived_case(obj):
             return False
         return super().has_delete_permission(request, obj)
+
+
+class ArchivedCaseAdminMixin(_ArchivedCaseChecks):
+    """Show an archived case (歸檔) read-only in admin, whoever looks, superusers included.
+
+    Put it first in the bases of the ModelAdmin of any case model (CollabRequest or a
+    CaseRecord). On an archived object the admin offers no change, delete or
+    state-machine button and refuses them when posted; a bulk delete that includes one
+    is refused; and no choice list offers an archived case to attach a new row to. The
+    models (CaseRecord) and the PostgreSQL triggers refuse the writes as well: this
+    keeps admin from offering what would be refused.
+    """
 
     def delete_queryset(self, request, queryset):
         # The "delete selected" action deletes through the queryset, past Model.delete().
@@ -131,7 +142,7 @@ class ArchivedCaseAdminMixin:
         return CaseArchived().messages[0] if is_archived_case(obj) else None
 
 
-class ArchivedCaseInlineMixin:
+class ArchivedCaseInlineMixin(_ArchivedCaseChecks):
     """The inline counterpart of ArchivedCaseAdminMixin: no add, change or delete of the
     rows shown on an archived case's page (`obj` is the parent object)."""
 
@@ -140,15 +151,16 @@ class ArchivedCaseInlineMixin:
             return False
         return super().has_add_permission(request, obj)
 
-    def has_change_permission(self, request, obj=None):
-        if is_archived_case(obj):
-            return False
-        return super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        if is_archived_case(obj):
-            return False
-        return super().has_delete_permission(request, obj)
+class VisibleRequestsMixin:
+    """Scope an admin list of a request's rows to the requests the person may see
+    (permissions.visible_requests); `request_field` is the path to the request."""
+
+    request_field = "request"
+
+    def get_queryset(self, request):
+        visible = permissions.visible_requests(request.user)
+        return super().get_queryset(request).filter(**{f"{self.request_field}__in": visible})
 
 
 class CancelForm(forms.Form):
@@ -175,17 +187,10 @@ class _RequestRowsInline(ArchivedCaseInlineMixin, admin.TabularInline):
         )
 
 
-class _ReadOnlyInline(_RequestRowsInline):
+class ReadOnlyRowsInline(ReadOnlyMixin, _RequestRowsInline):
+    """Rows of a request shown read-only on its page (tasks_app's tasks too)."""
+
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class _EditableRowsInline(_RequestRowsInline):
@@ -232,7 +237,7 @@ class ResourceNeedInline(_EditableRowsInline):
         return super().get_queryset(request).select_related("department")
 
 
-class AttachmentInline(_ReadOnlyInline):
+class AttachmentInline(ReadOnlyRowsInline):
     model = Attachment
     fields = ["name", "created_by", "created_at", "version_links"]
     readonly_fields = fields
@@ -258,7 +263,7 @@ class AttachmentInline(_ReadOnlyInline):
         )
 
 
-class DepartmentReviewInline(_ReadOnlyInline):
+class DepartmentReviewInline(ReadOnlyRowsInline):
     model = DepartmentReview
     fields = [
         "department",
@@ -278,10 +283,11 @@ class DepartmentReviewInline(_ReadOnlyInline):
         )
 
 
-class RequestEventInline(_ReadOnlyInline):
+class RequestEventInline(StateLogInlineMixin, ReadOnlyRowsInline):
     """The request's timeline: who, on whose behalf, when, from, to and the comment."""
 
     model = RequestEvent
+    state_choices = RequestState
     verbose_name_plural = _("history")
     fields = ["at", "kind", "from_label", "to_label", "by", "on_behalf_of", "department", "text"]
     readonly_fields = fields
@@ -289,25 +295,22 @@ class RequestEventInline(_ReadOnlyInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by", "on_behalf_of", "department")
 
-    @admin.display(description=_("comment"))
-    def text(self, obj):
-        """The line's system text in the reader's language · the person's comment."""
-        return obj.text
-
-    @staticmethod
-    def _state_label(value: str) -> str:
-        return RequestState(value).label if value in RequestState.values else value
-
-    @admin.display(description=_("from"))
-    def from_label(self, obj):
-        return self._state_label(obj.from_state)
-
-    @admin.display(description=_("to"))
-    def to_label(self, obj):
-        return self._state_label(obj.to_state)
-
 
 # --- the request ---------------------------------------------------------------------
+
+# The request's record: written by the services as it moves, never edited in admin.
+RECORD_FIELDS = [
+    "review_round",
+    "submitted_at",
+    "approved_at",
+    "completed_at",
+    "cancel_reason",
+    "is_archived",
+    "archived_at",
+    "is_confidential",
+    "created_at",
+    "updated_at",
+]
 
 
 @admin.register(CollabRequest)
@@ -371,37 +374,12 @@ class CollabRequestAdmin(
             _("Record"),
             {
                 "classes": ["collapse"],
-                "fields": [
-                    "review_round",
-                    "submitted_at",
-                    "approved_at",
-                    "completed_at",
-                    "cancel_reason",
-                    "is_archived",
-                    "archived_at",
-                    "is_confidential",
-                    "created_at",
-                    "updated_at",
-                ],
+                "fields": RECORD_FIELDS,
             },
         ),
     ]
     # The state is read-only too: FSMAdminMixin adds it because the field is protected.
-    readonly_fields = [
-        "number",
-        "initiating_department",
-        "initiator",
-        "review_round",
-        "submitted_at",
-        "approved_at",
-        "completed_at",
-        "cancel_reason",
-        "is_archived",
-        "archived_at",
-        "is_confidential",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["number", "initiating_department", "initiator", *RECORD_FIELDS]
 
     # Scoping and permissions
 
@@ -572,23 +550,17 @@ class CollabRequestAdmin(
 # --- reviews -------------------------------------------------------------------------
 
 
-class AwaitingMeFilter(admin.SimpleListFilter):
+class AwaitingMeFilter(BaseAwaitingMeFilter):
     """The reviews the person must answer now, as head or as an active deputy."""
 
     title = _("awaiting my answer")
-    parameter_name = "awaiting_me"
 
-    def lookups(self, request, model_admin):
-        return [("1", _("Yes"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "1":
-            return queryset.filter(pk__in=permissions.reviews_actable(request.user).values("pk"))
-        return queryset
+    def awaiting(self, request):
+        return permissions.reviews_actable(request.user).values("pk")
 
 
 @admin.register(DepartmentReview)
-class DepartmentReviewAdmin(admin.ModelAdmin):
+class DepartmentReviewAdmin(VisibleRequestsMixin, ReadOnlyAdmin):
     """Read-only list of the department reviews; answering happens on the portal page."""
 
     list_display = [
@@ -624,23 +596,6 @@ class DepartmentReviewAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def get_queryset(self, request):
-        visible = permissions.visible_requests(request.user)
-        return super().get_queryset(request).filter(request__in=visible)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("review page"))
     def review_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("requests_app:detail", args=[obj.request_id]),
-            gettext("Open in the portal"),
-        )
+        return portal_link(reverse("requests_app:detail", args=[obj.request_id]))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
@@ -104,19 +103,7 @@ def attachment_download(request, pk, version_pk):
     """Send one version of an attachment as a download, to those who may see the request."""
     request_obj = permissions.get_visible_or_404(request.user, pk)
     version = get_object_or_404(AttachmentVersion, pk=version_pk, attachment__request=request_obj)
-    try:
-        handle = version.file.storage.open(version.file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=version.original_name,
-        content_type=version.content_type or "application/octet-stream",
-    )
-    # Never let a browser reinterpret an upload (an "image" that is really HTML...).
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.download_response(version)
 
 
 @require_safe

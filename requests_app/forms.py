@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 # The portal's one Bootstrap form mixin lives in collab; every app imports it from there.
-from collab.forms import BootstrapMixin, MultipleFileField
+from collab.forms import BootstrapMixin, MultipleFileField, date_field
 from collab.models import Department
 
 from .choices import ResourceKind
@@ -122,10 +122,7 @@ class MilestoneRowForm(RowForm):
     columns = {"name": "col-12 col-md-7", "date": "col-8 col-md-3"}
 
     name = forms.CharField(label=Milestone._meta.get_field("name").verbose_name, max_length=100)
-    date = forms.DateField(
-        label=Milestone._meta.get_field("date").verbose_name,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    date = date_field(Milestone._meta.get_field("date").verbose_name)
 
 
 class ResourceRowForm(RowForm):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from collab.pdf import render_pdf
@@ -21,12 +20,17 @@ def request_form_pdf(page: RequestPage) -> bytes:
             "req": request,
             "departments": page.departments,
             "attachments": page.attachments,
-            "printed_at": timezone.localtime(),
             "signature_roles": [_("Initiator"), _("PMO confirmation")],
         },
     )
 
 
+def case_filename(request, what: str = "") -> str:
+    """Return the file name of a printed form of the case `request`: its number (a
+    draft's id), its name and which form (`what`)."""
+    stem = f"{request.number or f'draft-{request.pk}'} {request.name}"
+    return f"{stem} {what}.pdf" if what else f"{stem}.pdf"
+
+
 def request_form_filename(page: RequestPage) -> str:
-    request = page.request
-    return f"{request.number or f'draft-{request.pk}'} {request.name}.pdf"
+    return case_filename(page.request)

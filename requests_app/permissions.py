@@ -23,10 +23,10 @@ Every can_* below says no for an archived case: it is read-only for everyone.
 from __future__ import annotations
 
 from django.db.models import F, Q, QuerySet
-from django.http import Http404
 
 from collab import selectors as org
 from collab.models import User
+from collab.permissions import get_or_404
 from collab.selectors import Actor
 
 from .choices import EDITABLE_STATES, OPEN_STATES, RequestState, ReviewDecision
@@ -114,10 +114,7 @@ def takes_part(user: User, request: CollabRequest) -> bool:
 
 def get_visible_or_404(user: User, pk, queryset: QuerySet | None = None) -> CollabRequest:
     """Return the request if `user` may see it; otherwise 404, so its existence stays hidden."""
-    try:
-        return visible_requests(user, queryset).get(pk=pk)
-    except (CollabRequest.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return get_or_404(visible_requests(user, queryset), pk)
 
 
 def can_view(user: User, request: CollabRequest) -> bool:

@@ -12,6 +12,7 @@ transition. ConcurrentTransitionMixin guards any save that bypasses the lock.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -19,12 +20,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
+from django.utils.translation import gettext_lazy
 
 from collab import calendar, notifications, uploads
 from collab import selectors as org
 from collab.errors import Conflict, Refused
-from collab.models import Department, User
+from collab.models import User
 from collab.numbering import next_number
 from collab.transitions import Machine
 
@@ -68,36 +69,10 @@ class TransitionRefused(Refused):
 # --- history -------------------------------------------------------------------------
 
 
-def event_log(
-    *,
-    request: CollabRequest,
-    kind: str,
-    by: User | None,
-    transition: str = "",
-    on_behalf_of: User | None = None,
-    from_state: str = "",
-    to_state: str = "",
-    comment: str = "",
-    department: Department | None = None,
-    params: dict | None = None,
-) -> RequestEvent:
-    """Write one line of the request's timeline.
-
-    `comment` is only what a person typed; what the system says about the line goes in
-    `params` and is rendered when read, in the reader's language (collab.events).
-    """
-    return RequestEvent.objects.create(
-        request=request,
-        kind=kind,
-        transition=transition,
-        by=by,
-        on_behalf_of=on_behalf_of,
-        from_state=from_state,
-        to_state=to_state,
-        comment=comment,
-        department=department,
-        params=params or {},
-    )
+def event_log(*, request: CollabRequest, kind: str, by: User | None, **fields) -> RequestEvent:
+    """Write one line of the request's timeline (collab.models.StateLog.write: transition,
+    on_behalf_of, from_state, to_state, comment, department, params)."""
+    return RequestEvent.write(request=request, kind=kind, by=by, **fields)
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -130,44 +105,43 @@ def _lock(request: CollabRequest, expected_state: str | None) -> CollabRequest:
     return MACHINE.lock(request, expected_state)
 
 
+# Who may run each transition (requests_app.permissions), and what anyone else is told.
+WHO_MAY = {
+    "submit": ("can_submit", gettext_lazy("Only the initiator can submit this request.")),
+    "confirm": ("can_confirm", gettext_lazy("Only the PMO can confirm a request as a project.")),
+    "start": ("can_start", gettext_lazy("You cannot start this project.")),
+    "complete": ("can_complete", gettext_lazy("You cannot complete this project.")),
+    "cancel": (
+        "can_cancel",
+        gettext_lazy("Only the initiator or the PMO can cancel this request."),
+    ),
+}
+
+
+def _lock_for(
+    request: CollabRequest, name: str, expected_state: str | None, *, by: User | None = None
+) -> CollabRequest:
+    """Return the request locked for transition `name` (Machine.lock_for: its state
+    compared with the one the person saw, then whether it allows `name`) and then, given
+    `by`, whether they may run it (WHO_MAY): the state is checked first, so that the
+    initiator of a closed request is not told that only the initiator may act. Without
+    `by` the caller has decided who acts (the *_unchecked services)."""
+    request = MACHINE.lock_for(request, name, expected_state)
+    if by is not None:
+        rule, refusal = WHO_MAY[name]
+        if not getattr(permissions, rule)(by, request):
+            raise PermissionDenied(str(refusal))
+    return request
+
+
 def _transition(
-    request: CollabRequest,
-    name: str,
-    *,
-    kind: str,
-    by: User,
-    on_behalf_of: User | None = None,
-    comment: str = "",
-    extra_fields: Sequence[str] = (),
-    params: dict | None = None,
+    request: CollabRequest, name: str, *, extra_fields: Sequence[str] = (), **event
 ) -> RequestEvent:
-    """Run transition `name` on a locked request, save it and log it."""
+    """Run transition `name` on a locked request, save it and log it (`event`: the
+    timeline line's kind, by, and on_behalf_of, comment, params as given)."""
     return MACHINE.run(
-        request,
-        name,
-        fields=extra_fields,
-        log=lambda from_state, to_state: event_log(
-            request=request,
-            kind=kind,
-            transition=name,
-            by=by,
-            on_behalf_of=on_behalf_of,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-            params=params,
-        ),
+        request, name, fields=extra_fields, log=partial(event_log, request=request), **event
     )
-
-
-def _check_source(request: CollabRequest, name: str) -> None:
-    """Refuse an action the request's state does not allow, before asking who may act.
-
-    Otherwise a rule that also looks at the state (can_submit, can_cancel) would tell
-    the initiator of a closed request that only the initiator may act.
-    """
-    if not can_proceed(getattr(request, name), check_conditions=False):
-        raise TransitionRefused(transition_refusal(request, name))
 
 
 def transition_refusal(request: CollabRequest, name: str) -> str:
@@ -317,10 +291,7 @@ def request_submit(
     *, request: CollabRequest, by: User, expected_state: str | None = None
 ) -> CollabRequest:
     """Submit (or resubmit) a request: number it, open one review per department."""
-    request = _lock(request, expected_state)
-    _check_source(request, "submit")
-    if not permissions.can_submit(by, request):
-        raise PermissionDenied(_("Only the initiator can submit this request."))
+    request = _lock_for(request, "submit", expected_state, by=by)
     _check_complete(request)
     resubmission = request.state == RequestState.REVISION
     fields = ["review_round", "submitted_at"]
@@ -441,10 +412,7 @@ def request_confirm(
     *, request: CollabRequest, by: User, comment: str = "", expected_state: str | None = None
 ) -> CollabRequest:
     """The PMO confirms the request as a project (確認立項)."""
-    request = _lock(request, expected_state)
-    _check_source(request, "confirm")
-    if not permissions.can_confirm(by, request):
-        raise PermissionDenied(_("Only the PMO can confirm a request as a project."))
+    request = _lock_for(request, "confirm", expected_state, by=by)
     request.approved_at = timezone.now()
     _transition(
         request,
@@ -470,10 +438,7 @@ def request_start(
 ) -> CollabRequest:
     """The initiator or the PMO start the work once every involved head signed the
     task breakdown (the admin's button; the last signature usually starts it first)."""
-    request = _lock(request, expected_state)
-    _check_source(request, "start")
-    if not permissions.can_start(by, request):
-        raise PermissionDenied(_("You cannot start this project."))
+    request = _lock_for(request, "start", expected_state, by=by)
     return request_start_unchecked(request=request, by=by, comment=comment)
 
 
@@ -493,8 +458,7 @@ def request_start_unchecked(
     work by signing, without being the initiator or the PMO. The row is still locked,
     the state compared and the transition's guard run.
     """
-    request = _lock(request, expected_state)
-    _check_source(request, "start")
+    request = _lock_for(request, "start", expected_state)
     _transition(request, "start", kind=EventKind.STARTED, by=by, comment=comment, params=params)
     return request
 
@@ -505,10 +469,7 @@ def request_complete(
 ) -> CollabRequest:
     """The initiator or the PMO close the request once its final acceptance has passed
     (the admin's button; the last signature usually completes it first)."""
-    request = _lock(request, expected_state)
-    _check_source(request, "complete")
-    if not permissions.can_complete(by, request):
-        raise PermissionDenied(_("You cannot complete this project."))
+    request = _lock_for(request, "complete", expected_state, by=by)
     return request_complete_unchecked(request=request, by=by, comment=comment)
 
 
@@ -528,8 +489,7 @@ def request_complete_unchecked(
     the request, whoever signed it. The row is still locked, the state compared and
     the transition's guard (the final acceptance passed) run.
     """
-    request = _lock(request, expected_state)
-    _check_source(request, "complete")
+    request = _lock_for(request, "complete", expected_state)
     request.completed_at = timezone.now()
     _transition(
         request,
@@ -549,10 +509,7 @@ def request_cancel(
     *, request: CollabRequest, by: User, reason: str, expected_state: str | None = None
 ) -> CollabRequest:
     """Cancel an open request; the initiator or the PMO must give a reason."""
-    request = _lock(request, expected_state)
-    _check_source(request, "cancel")
-    if not permissions.can_cancel(by, request):
-        raise PermissionDenied(_("Only the initiator or the PMO can cancel this request."))
+    request = _lock_for(request, "cancel", expected_state, by=by)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Give a reason for the cancellation.")})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from collab import errors
 from collab.errors import ServiceError
+from collab.paging import paginate, query_without
 
 from . import file_views, guards, permissions, selectors, services
 from .choices import RequestState, ReviewDecision
@@ -53,20 +53,13 @@ def request_list(request):
     queryset = selectors.request_list(
         user=request.user, scope=values["scope"], state=values["state"], search=values["q"]
     )
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    tab_query = query.copy()
-    tab_query.pop("scope", None)
     return render(
         request,
         "requests_app/mine.html",
         {
-            "page": page,
-            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
+            **paginate(request, queryset, PAGE_SIZE),
             "values": values,
-            "query": query.urlencode(),
-            "tab_query": tab_query.urlencode(),
+            "tab_query": query_without(request, "page", "scope"),
             "scopes": FilterForm.SCOPES,
             "states": RequestState.choices,
             "can_create": permissions.can_create(request.user),

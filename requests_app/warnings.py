@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from collab.warnings import DAILY, Hit, People, RuleSpec, day_text, link, register
+from collab.warnings import Hit, People, RuleSpec, day_text, link, register
 
 from .choices import RequestState, ReviewDecision
 from .models import CollabRequest, DepartmentReview
@@ -118,22 +117,11 @@ def recompute_review_due_dates() -> int:
 
     from .services import review_working_days
 
-    days = review_working_days()
-
-    due_on: dict = {}
-    moves: dict = defaultdict(list)
-    pending = DepartmentReview.objects.filter(decision=ReviewDecision.PENDING).only(
-        "pk", "created_at", "due_date"
+    return calendar.due_dates_follow(
+        DepartmentReview.objects.filter(decision=ReviewDecision.PENDING),
+        start="created_at",
+        days=review_working_days(),
     )
-    for review in pending:
-        start = timezone.localdate(review.created_at)
-        if start not in due_on:
-            due_on[start] = calendar.add_working_days(start, days)
-        if due_on[start] != review.due_date:
-            moves[due_on[start]].append(review.pk)
-    for due, ids in moves.items():
-        DepartmentReview.objects.filter(pk__in=ids).update(due_date=due)
-    return sum(len(ids) for ids in moves.values())
 
 
 # The texts: msgids as the warnings have always had them (their zh-Hant is in the catalog).
@@ -153,21 +141,17 @@ def register_rules() -> None:
         RuleSpec(
             code="review_overdue",
             label=_("Review not answered in time"),
-            cadence=DAILY,
             model=DepartmentReview,
             scan=scan_review_overdue,
             message=review_overdue_message,
             defaults={"days": 3, "to_head": True, "to_pmo": True},
-        )
-    )
-    register(
+        ),
         RuleSpec(
             code="retrospective_overdue",
             label=_("Retrospective not filed"),
-            cadence=DAILY,
             model=CollabRequest,
             scan=scan_retrospective_overdue,
             message=retrospective_overdue_message,
             defaults={"days": 7, "to_initiator": True, "to_pmo": True},
-        )
+        ),
     )

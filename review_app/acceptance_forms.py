@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from collab.forms import date_field, time_field
 from tasks_app.action_forms import ActionForm
 from tasks_app.models import DEFAULT_DUE_TIME
 
@@ -62,17 +63,15 @@ class AcceptanceAnswerForm(ActionForm):
         help_text=_("Required for “needs rectification” and “failed”."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    rectify_date = forms.DateField(
+    rectify_date = date_field(
         label=_("Rectify by"),
         required=False,
         help_text=_("Required for “needs rectification”: the new due date of the task."),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    rectify_time = forms.TimeField(
+    rectify_time = time_field(
         label=_("Time"),
         required=False,
         initial=DEFAULT_DUE_TIME,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     confirm_earlier = forms.BooleanField(
         label=_("Move the due date earlier"),
@@ -103,3 +102,13 @@ class AcceptanceAnswerForm(ActionForm):
             return None
         time = self.cleaned_data.get("rectify_time") or DEFAULT_DUE_TIME
         return timezone.make_aware(dt.datetime.combine(day, time))
+
+    def answer_values(self) -> dict:
+        """Return the answer as services.acceptance.acceptance_answer takes it (the task
+        page and the admin page answer through the same form)."""
+        return {
+            "decision": self.cleaned_data["decision"],
+            "reason": self.cleaned_data["reason"],
+            "rectify_due_at": self.rectify_due_at(),
+            "earlier_confirmed": self.cleaned_data["confirm_earlier"],
+        }

@@ -6,10 +6,10 @@ The monthly 協作分析報告 is portfolio_app's (portfolio_app.pdf).
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from collab.pdf import render_pdf
+from requests_app.pdf import case_filename
 
 from .selectors.closing import FinalSheet, RetrospectiveView
 
@@ -18,22 +18,16 @@ RETROSPECTIVE_TEMPLATE = "pdf/retrospective.html"
 
 
 def final_acceptance_pdf(sheet: FinalSheet) -> bytes:
-    return render_pdf(
-        FINAL_ACCEPTANCE_TEMPLATE, {"sheet": sheet, "printed_at": timezone.localtime()}
-    )
+    return render_pdf(FINAL_ACCEPTANCE_TEMPLATE, {"sheet": sheet})
 
 
 def retrospective_pdf(view: RetrospectiveView) -> bytes:
-    return render_pdf(RETROSPECTIVE_TEMPLATE, {"sheet": view, "printed_at": timezone.localtime()})
-
-
-def _filename(request, what: str) -> str:
-    return f"{request.number or f'draft-{request.pk}'} {request.name} {what}.pdf"
+    return render_pdf(RETROSPECTIVE_TEMPLATE, {"sheet": view})
 
 
 def final_acceptance_filename(sheet: FinalSheet) -> str:
-    return _filename(sheet.request, _("Final acceptance"))
+    return case_filename(sheet.request, _("Final acceptance"))
 
 
 def retrospective_filename(view: RetrospectiveView) -> str:
-    return _filename(view.request, _("Retrospective"))
+    return case_filename(view.request, _("Retrospective"))

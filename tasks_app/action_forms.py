@@ -6,11 +6,13 @@ service's ValidationError next to the field it names (see `add_service_error`).
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from collab.forms import BootstrapMixin, MultipleFileField
+from collab.forms import BootstrapMixin, MultipleFileField, date_field, text_field, time_field
 
 from .choices import RiskLevel, TaskState
 from .models import DEFAULT_DUE_TIME, DueDateChange, ProgressUpdate, Task
@@ -36,14 +38,7 @@ class ActionForm(BootstrapMixin, forms.Form):
         return texts
 
 
-def _text(label, *, required: bool = True, rows: int = 2, max_length: int = 4000, **attrs):
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=max_length,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": rows, **attrs}),
-    )
+_text = partial(text_field, rows=2)
 
 
 class ProgressForm(ActionForm):
@@ -94,14 +89,10 @@ class DueChangeForm(ActionForm):
 
     service_fields = {"new_due_at": "new_date"}
 
-    new_date = forms.DateField(
-        label=_("New due date"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    new_time = forms.TimeField(
+    new_date = date_field(_("New due date"))
+    new_time = time_field(
         label=_("Due time"),
         initial=DEFAULT_DUE_TIME,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     reason = _text(_label(DueDateChange, "reason"))
     solution = _text(_label(DueDateChange, "solution"))

@@ -33,12 +33,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from collab import errors
-from collab.admin import AwaitingMySignatureFilter, ServiceAdminMixin
+from collab.admin import AwaitingMeFilter, ReadOnlyMixin, ServiceAdminMixin, admin_link, portal_link
 from collab.formats import join_list
 from collab.models import Department
 from requests_app import admin as request_admin
@@ -51,16 +50,18 @@ from .choices import RaciRole
 from .models import Breakdown, BreakdownSignature, Task, TaskAssignment
 
 # Fields task_save writes from its `data` argument; the rest of the task is its record.
-DATA_FIELDS = [
-    "name",
-    "description",
-    "responsible_department",
-    "start_date",
-    "due_at",
-    "deliverable",
-    "acceptance_criteria",
-    "importance",
-    "buffer_days",
+DATA_FIELDS = services.TASK_FIELDS
+# The task's record: written by the services as it moves, never edited in admin.
+RECORD_FIELDS = [
+    "breakdown_page",
+    "started_at",
+    "submitted_at",
+    "completed_at",
+    "completion_note",
+    "dependency_override",
+    "origin_review",
+    "created_at",
+    "updated_at",
 ]
 
 
@@ -237,20 +238,7 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, ServiceAdminMixin, admin.M
     inlines = [TaskAssignmentInline]
     # No bulk delete: a task leaves the breakdown one at a time, through the service.
     actions = None
-    readonly_fields = [
-        "number",
-        "state",
-        "progress",
-        "breakdown_page",
-        "started_at",
-        "submitted_at",
-        "completed_at",
-        "completion_note",
-        "dependency_override",
-        "origin_review",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["number", "state", "progress", *RECORD_FIELDS]
     fieldsets = [
         (
             None,
@@ -269,17 +257,7 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, ServiceAdminMixin, admin.M
             _("Record"),
             {
                 "classes": ["collapse"],
-                "fields": [
-                    "breakdown_page",
-                    "started_at",
-                    "submitted_at",
-                    "completed_at",
-                    "completion_note",
-                    "dependency_override",
-                    "origin_review",
-                    "created_at",
-                    "updated_at",
-                ],
+                "fields": RECORD_FIELDS,
             },
         ),
     ]
@@ -408,8 +386,7 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, ServiceAdminMixin, admin.M
     def breakdown_page(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        return format_html(
-            '<a href="{}">{}</a>',
+        return portal_link(
             reverse("tasks_app:breakdown", args=[obj.request_id]),
             gettext("Open the breakdown in the portal"),
         )
@@ -418,7 +395,7 @@ class TaskAdmin(request_admin.ArchivedCaseAdminMixin, ServiceAdminMixin, admin.M
 # --- breakdowns and signatures ---------------------------------------------------------
 
 
-class BreakdownAwaitingMeFilter(AwaitingMySignatureFilter):
+class BreakdownAwaitingMeFilter(AwaitingMeFilter):
     """The breakdowns waiting for the person's 簽署 (selectors.breakdowns_awaiting_signature,
     the rule of the to-do page)."""
 
@@ -436,7 +413,12 @@ def _count(queryset, outer: str):
 
 
 @admin.register(Breakdown)
-class BreakdownAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
+class BreakdownAdmin(
+    request_admin.ArchivedCaseAdminMixin,
+    request_admin.VisibleRequestsMixin,
+    ReadOnlyMixin,
+    admin.ModelAdmin,
+):
     """The 任務分工表 of the requests, with how many departments signed the current
     version; read-only. Heads filter those awaiting their signature, and sign on the
     portal's breakdown page (services.breakdown_sign, as everywhere)."""
@@ -451,7 +433,6 @@ class BreakdownAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        visible = request_permissions.visible_requests(request.user)
         current = BreakdownSignature.objects.filter(
             breakdown=OuterRef("pk"), version=OuterRef("version"), voided_at__isnull=True
         )
@@ -459,21 +440,11 @@ class BreakdownAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .filter(request__in=visible)
             .annotate(
                 signed_count=_count(current, "breakdown"),
                 department_count=_count(departments, "request"),
             )
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("request state"), ordering="request__state")
     def request_state(self, obj):
@@ -485,30 +456,21 @@ class BreakdownAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("breakdown"))
     def sign_page(self, obj):
-        return format_html(
-            '<a href="{}#signatures">{}</a>',
-            reverse("tasks_app:breakdown", args=[obj.request_id]),
+        return portal_link(
+            reverse("tasks_app:breakdown", args=[obj.request_id]) + "#signatures",
             gettext("Open the breakdown in the portal"),
         )
 
 
 @admin.register(BreakdownSignature)
-class BreakdownSignatureAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelAdmin):
+class BreakdownSignatureAdmin(
+    request_admin.ArchivedCaseAdminMixin,
+    request_admin.VisibleRequestsMixin,
+    ReadOnlyMixin,
+    admin.ModelAdmin,
+):
     """Read-only record of the heads' 簽署, voided ones included."""
 
-    list_display = [
-        "request_link",
-        "department",
-        "version",
-        "signed_by",
-        "on_behalf_of",
-        "signed_at",
-        "is_current",
-    ]
-    list_filter = [("department", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["breakdown__request__number", "breakdown__request__name"]
-    list_select_related = ["breakdown__request", "department", "signed_by", "on_behalf_of"]
-    date_hierarchy = "signed_at"
     fields = [
         "request_link",
         "department",
@@ -520,19 +482,12 @@ class BreakdownSignatureAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelA
         "is_current",
     ]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        visible = request_permissions.visible_requests(request.user)
-        return super().get_queryset(request).filter(breakdown__request__in=visible)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_display = [name for name in fields if name != "voided_at"]
+    list_filter = [("department", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["breakdown__request__number", "breakdown__request__name"]
+    list_select_related = ["breakdown__request", "department", "signed_by", "on_behalf_of"]
+    date_hierarchy = "signed_at"
+    request_field = "breakdown__request"
 
     @admin.display(description=_("request"), ordering="breakdown__request__number")
     def request_link(self, obj):
@@ -546,13 +501,11 @@ class BreakdownSignatureAdmin(request_admin.ArchivedCaseAdminMixin, admin.ModelA
 # --- the request's tasks, on the request's admin page ---------------------------------
 
 
-class RequestTaskInline(request_admin.ArchivedCaseInlineMixin, admin.TabularInline):
+class RequestTaskInline(request_admin.ReadOnlyRowsInline):
     """The tasks of a request, read-only; they are edited on the task's own admin page."""
 
     model = Task
     fk_name = "request"
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("tasks")
     fields = [
         "task_link",
@@ -582,25 +535,9 @@ class RequestTaskInline(request_admin.ArchivedCaseInlineMixin, admin.TabularInli
             .order_by("sequence")
         )
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("requests_app.view_collabrequest") or request.user.has_perm(
-            "requests_app.change_collabrequest"
-        )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("number"))
     def task_link(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:tasks_app_task_change", args=[obj.pk]), obj.number
-        )
+        return admin_link(obj, obj.number)
 
     @admin.display(description=_("Responsible (R)"))
     def responsible(self, obj):

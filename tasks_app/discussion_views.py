@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -36,6 +35,7 @@ from collab import selectors as org
 from collab.errors import ServiceError
 from collab.forms import BootstrapMixin
 from collab.models import User
+from collab.paging import paginate
 
 from . import permissions, selectors, services
 from .choices import AskStatus
@@ -447,8 +447,8 @@ def asks_inbox(request):
     asks, counts = selectors.asks_for_inbox(
         user=request.user, box=box, status=status, department_ids=department_ids
     )
-    page = Paginator(asks, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    paged = paginate(request, asks, INBOX_PAGE_SIZE)
+    rows = list(paged["page"].object_list)
     answerable = set()
     if any(a.status == AskStatus.OPEN for a in rows):
         answerable = selectors.open_asks_answerable(
@@ -461,15 +461,12 @@ def asks_inbox(request):
             and ask.status != AskStatus.CLOSED
             and not ask.task.request.is_archived
         )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "tasks_app/asks.html",
         {
-            "page": page,
+            **paged,
             "rows": rows,
-            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
             "box": box,
             "status": status,
             "boxes": [
@@ -477,7 +474,6 @@ def asks_inbox(request):
                 for code, label in INBOX_BOXES.items()
             ],
             "statuses": AskStatus.choices,
-            "query": query.urlencode(),
             "today": timezone.localdate(),
             "here": request.get_full_path(),
         },

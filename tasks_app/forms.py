@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from collab.choices import Role
 from collab.formats import join_list
-from collab.forms import BootstrapMixin
+from collab.forms import BootstrapMixin, date_field, time_field
 from collab.models import Department, User
 from requests_app.choices import Priority
 from requests_app.models import CollabRequest
@@ -201,18 +201,11 @@ class TaskForm(BootstrapMixin, forms.Form):
         required=False,
         help_text=_("Departments that help or provide resources."),
     )
-    start_date = forms.DateField(
-        label=_label("start_date"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    due_date = forms.DateField(
-        label=_("due date"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    due_time = forms.TimeField(
+    start_date = date_field(_label("start_date"))
+    due_date = date_field(_("due date"))
+    due_time = time_field(
         label=_("due time"),
         initial=DEFAULT_DUE_TIME,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text=_("17:00 unless the task needs another time."),
     )
     deliverable = forms.CharField(

@@ -5,10 +5,10 @@ Both take a sheet already read, and permission-checked, by tasks_app.board.
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from collab.pdf import render_pdf
+from requests_app.pdf import case_filename
 
 from .board import BreakdownSheet, ProgressSheet
 
@@ -17,20 +17,16 @@ PROGRESS_TEMPLATE = "pdf/progress.html"
 
 
 def breakdown_pdf(sheet: BreakdownSheet) -> bytes:
-    return render_pdf(BREAKDOWN_TEMPLATE, {"sheet": sheet, "printed_at": timezone.localtime()})
+    return render_pdf(BREAKDOWN_TEMPLATE, {"sheet": sheet})
 
 
 def progress_pdf(sheet: ProgressSheet) -> bytes:
-    return render_pdf(PROGRESS_TEMPLATE, {"sheet": sheet, "printed_at": timezone.localtime()})
-
-
-def _filename(request, what: str) -> str:
-    return f"{request.number or f'draft-{request.pk}'} {request.name} {what}.pdf"
+    return render_pdf(PROGRESS_TEMPLATE, {"sheet": sheet})
 
 
 def breakdown_filename(sheet: BreakdownSheet) -> str:
-    return _filename(sheet.request, _("Task breakdown"))
+    return case_filename(sheet.request, _("Task breakdown"))
 
 
 def progress_filename(sheet: ProgressSheet) -> str:
-    return _filename(sheet.request, _("Progress tracking"))
+    return case_filename(sheet.request, _("Progress tracking"))

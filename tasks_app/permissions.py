@@ -16,12 +16,12 @@ Every can_* below says no on a task of an archived case: the case is read-only.
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
 
 from collab import permissions as collab_permissions
 from collab import selectors as org
 from collab.choices import Role
 from collab.models import Department, User
+from collab.permissions import get_or_404
 from collab.selectors import Actor
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
@@ -69,10 +69,7 @@ def tasks_held(user: User, roles, queryset: QuerySet | None = None) -> QuerySet[
 
 
 def get_visible_or_404(user: User, pk, queryset: QuerySet | None = None) -> Task:
-    try:
-        return visible_tasks(user, queryset).distinct().get(pk=pk)
-    except (Task.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return get_or_404(visible_tasks(user, queryset).distinct(), pk)
 
 
 def can_view(user: User, task: Task) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +19,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
 from guardian.shortcuts import assign_perm, remove_perm
 
 from collab import calendar, events, notifications, uploads
@@ -62,34 +62,10 @@ def due_at(day: dt.date, time: dt.time = DEFAULT_DUE_TIME) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, time))
 
 
-def task_event_log(
-    *,
-    task: Task,
-    kind: str,
-    by: User | None,
-    transition: str = "",
-    from_state: str = "",
-    to_state: str = "",
-    comment: str = "",
-    on_behalf_of: User | None = None,
-    params: dict | None = None,
-) -> TaskEvent:
-    """Write one line of the task's history (`on_behalf_of`: the head a deputy acted for).
-
-    `comment` is only what a person typed; what the system says about the line goes in
-    `params` and is rendered when read, in the reader's language (collab.events).
-    """
-    return TaskEvent.objects.create(
-        task=task,
-        kind=kind,
-        by=by,
-        on_behalf_of=on_behalf_of,
-        transition=transition,
-        from_state=from_state,
-        to_state=to_state,
-        comment=comment,
-        params=params or {},
-    )
+def task_event_log(*, task: Task, kind: str, by: User | None, **fields) -> TaskEvent:
+    """Write one line of the task's history (collab.models.StateLog.write: transition,
+    from_state, to_state, comment, on_behalf_of, the head a deputy acted for, params)."""
+    return TaskEvent.write(task=task, kind=kind, by=by, **fields)
 
 
 # --- the breakdown -------------------------------------------------------------------
@@ -523,38 +499,22 @@ def _lock_task(task: Task, expected_state: str | None) -> Task:
     return MACHINE.lock(task, expected_state)
 
 
-def _task_transition(
-    task: Task,
-    name: str,
-    *,
-    kind: str,
-    by: User,
-    comment: str = "",
-    fields: Sequence[str] = (),
-    on_behalf_of: User | None = None,
-    params: dict | None = None,
-) -> TaskEvent:
-    return MACHINE.run(
-        task,
-        name,
-        fields=fields,
-        log=lambda from_state, to_state: task_event_log(
-            task=task,
-            kind=kind,
-            by=by,
-            transition=name,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-            on_behalf_of=on_behalf_of,
-            params=params,
-        ),
+def _task_transition(task: Task, name: str, *, fields: Sequence[str] = (), **event) -> TaskEvent:
+    """Run transition `name` on a locked task, save it and log it (`event`: the history
+    line's kind, by, and comment, on_behalf_of, params as given)."""
+    return MACHINE.run(task, name, fields=fields, log=partial(task_event_log, task=task), **event)
+
+
+def _notify_about(task: Task, event: str, recipients, by: User, **context) -> None:
+    """Tell `recipients` about `event` on the task (`context`: what else the message
+    shows), with a link to the task's page."""
+    notifications.notify(
+        event=event,
+        recipients=recipients,
+        context={"task": task, **context},
+        url=task.get_absolute_url(),
+        actor=by,
     )
-
-
-def _state_check(task: Task, name: str) -> None:
-    if not can_proceed(getattr(task, name), check_conditions=False):
-        raise TaskRefused(_refusal(task, name))
 
 
 def _people(task: Task, *roles: str) -> list[User]:
@@ -564,8 +524,7 @@ def _people(task: Task, *roles: str) -> list[User]:
 @transaction.atomic
 def task_start(*, task: Task, by: User, expected_state: str | None = None) -> Task:
     """The Responsible person starts work (開始執行)."""
-    task = _lock_task(task, expected_state)
-    _state_check(task, "start")
+    task = MACHINE.lock_for(task, "start", expected_state)
     if not permissions.can_start(by, task):
         raise PermissionDenied(_("Only the task's Responsible person can start it."))
     task.started_at = timezone.now()
@@ -605,8 +564,7 @@ def task_submit(
     run in the same transaction: review_app opens the acceptance round (成果驗收), numbers
     the files with it (v1, v2…) and tells the reviewers.
     """
-    task = _lock_task(task, expected_state)
-    _state_check(task, "submit")
+    task = MACHINE.lock_for(task, "submit", expected_state)
     if not permissions.can_submit(by, task):
         raise PermissionDenied(_("Only the task's Responsible person can submit it."))
     completion_note = completion_note.strip()
@@ -668,8 +626,7 @@ def task_accept_unchecked(
     this, once every reviewer passed the delivery; it has checked the reviewers' seats
     and tells the people concerned. The row is still locked and the state compared.
     """
-    task = _lock_task(task, expected_state)
-    _state_check(task, "accept")
+    task = MACHINE.lock_for(task, "accept", expected_state)
     task.completed_at = timezone.now()
     _task_transition(
         task,
@@ -711,8 +668,7 @@ def task_reject_delivery_unchecked(
     then moves to the rectification deadline, separately), FAIL with `reset_progress`
     for a 不通過 (the work is re-planned from 0%). It tells the people concerned itself.
     """
-    task = _lock_task(task, expected_state)
-    _state_check(task, "reject_delivery")
+    task = MACHINE.lock_for(task, "reject_delivery", expected_state)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say what must be reworked.")})
@@ -846,12 +802,12 @@ def task_change_due_unchecked(
         comment=change.reason,
         params=due_change_params(change.old_due_at, new_due_at),
     )
-    notifications.notify(
-        event="task_due_changed",
-        recipients=_people(task, RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE),
-        context={"task": task, "change": change},
-        url=task.get_absolute_url(),
-        actor=by,
+    _notify_about(
+        task,
+        "task_due_changed",
+        _people(task, RaciRole.RESPONSIBLE, RaciRole.ACCOUNTABLE),
+        by,
+        change=change,
     )
     return change
 
@@ -909,16 +865,16 @@ def progress_log(
         params={"percent": update.percent},
     )
     if update.risk_level == RiskLevel.HIGH or update.support_needed:
-        notifications.notify(
-            event="task_needs_support",
-            recipients=[
+        _notify_about(
+            task,
+            "task_needs_support",
+            [
                 task.request.initiator,
                 *_people(task, RaciRole.ACCOUNTABLE),
                 *task.responsible_department.heads.filter(is_active=True),
             ],
-            context={"task": task, "update": update},
-            url=task.get_absolute_url(),
-            actor=by,
+            by,
+            update=update,
         )
     return update
 
@@ -975,13 +931,7 @@ def comment_add(*, task: Task, by: User, body: str) -> TaskComment:
         )
     comment = TaskComment.objects.create(task=task, author=by, body=body)
     comment.mentions.set(mentioned)
-    notifications.notify(
-        event="task_mentioned",
-        recipients=mentioned,
-        context={"task": task, "comment": comment},
-        url=task.get_absolute_url(),
-        actor=by,
-    )
+    _notify_about(task, "task_mentioned", mentioned, by, comment=comment)
     return comment
 
 
@@ -1026,13 +976,7 @@ def ask_create(
         expected_date=expected_date,
     )
     recipients = [to_user] if to_user is not None else org.heads_and_deputies([to_department])
-    notifications.notify(
-        event="task_ask",
-        recipients=recipients,
-        context={"task": task, "ask": ask},
-        url=task.get_absolute_url(),
-        actor=by,
-    )
+    _notify_about(task, "task_ask", recipients, by, ask=ask)
     return ask
 
 
@@ -1051,13 +995,7 @@ def ask_answer(*, ask: CollabAsk, by: User, answer: str) -> CollabAsk:
     ask.answered_at = timezone.now()
     ask.status = AskStatus.ANSWERED
     ask.save()
-    notifications.notify(
-        event="task_ask_answered",
-        recipients=[ask.asked_by],
-        context={"task": ask.task, "ask": ask},
-        url=ask.task.get_absolute_url(),
-        actor=by,
-    )
+    _notify_about(ask.task, "task_ask_answered", [ask.asked_by], by, ask=ask)
     return ask
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -26,9 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST, require_safe
 
-from collab import errors
+from collab import errors, uploads
 from collab.errors import ServiceError
 from collab.models import User
+from collab.paging import paginate
 from requests_app import file_views as request_file_views
 
 from . import discussion_views, hooks, permissions, selectors, services
@@ -272,20 +271,7 @@ def _render_detail(request, pk, *, bound: dict | None = None, page_extra: dict |
 def deliverable_download(request, pk, file_pk):
     """Send a deliverable file as a download, to those who may see the task (else 404)."""
     task = permissions.get_visible_or_404(request.user, pk)
-    deliverable = selectors.task_deliverable(task, file_pk)
-    try:
-        handle = deliverable.file.storage.open(deliverable.file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=deliverable.original_name,
-        content_type=deliverable.content_type or "application/octet-stream",
-    )
-    # Never let a browser reinterpret an upload (an "image" that is really HTML...).
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.download_response(selectors.task_deliverable(task, file_pk))
 
 
 # --- actions -------------------------------------------------------------------------
@@ -439,22 +425,18 @@ def department_tasks(request):
         request=values["request"],
         states=_filter_states(values["state"]),
     )
-    page = Paginator(queryset, DEPARTMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    paged = paginate(request, queryset, DEPARTMENT_PAGE_SIZE)
     deadlines = Deadlines()
-    rows = deadlines.mark(page.object_list)
+    rows = deadlines.mark(paged["page"].object_list)
     for task in rows:
         task.raci = selectors.raci_of(task)
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "filters": filters,
         "values": values,
         "departments": departments,
-        "page": page,
-        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
+        **paged,
         "rows": rows,
         "state_labels": dict(TaskState.choices),
-        "query": query.urlencode(),
         "refresh_url": request.get_full_path(),
         "now": timezone.now(),
         "late_count": sum(1 for t in rows if t.badges.late),

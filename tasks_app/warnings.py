@@ -18,7 +18,6 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from collab.warnings import (
-    DAILY,
     HOURLY,
     Hit,
     People,
@@ -284,38 +283,29 @@ def register_rules() -> None:
         RuleSpec(
             code=deadlines.DUE_SOON_RULE,
             label=_("Task due soon"),
-            cadence=DAILY,
             model=Task,
             scan=scan_due_soon,
             message=due_soon_message,
             defaults={**deadlines.DUE_SOON_DEFAULTS, **task_people},
-        )
-    )
-    register(
+        ),
         RuleSpec(
             code=deadlines.STALE_RULE,
             label=_("No progress update"),
-            cadence=DAILY,
             model=Task,
             scan=scan_stale,
             message=stale_message,
             count="days",
             defaults={**deadlines.STALE_DEFAULTS, **task_people},
-        )
-    )
-    register(
+        ),
         RuleSpec(
             code="task_overdue",
             label=_("Task overdue"),
-            cadence=DAILY,
             model=Task,
             scan=scan_overdue,
             message=overdue_message,
             count="days",
             defaults=task_people,
-        )
-    )
-    register(
+        ),
         RuleSpec(
             code="task_last_hours",
             label=_("Due within hours and not submitted"),
@@ -324,16 +314,13 @@ def register_rules() -> None:
             scan=scan_last_hours,
             message=last_hours_message,
             defaults={"hours": 6, "to_responsible": True, "to_head": True},
-        )
-    )
-    register(
+        ),
         RuleSpec(
             code="ask_overdue",
             label=_("Collaboration ask past its expected date"),
-            cadence=DAILY,
             model=CollabAsk,
             scan=scan_asks_overdue,
             message=ask_overdue_message,
             defaults={"to_responsible": True, "to_initiator": True},
-        )
+        ),
     )

@@ -9,12 +9,24 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from tests.factories import DelegationFactory, DepartmentFactory, UserFactory
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_approved_request,
+    make_head,
+    make_role_user,
+)
 from tests.helpers import assert_query_count  # noqa: F401  (re-exported for tests)
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by
 # the test around it are still synchronous, so Django's async guard must stand aside.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Test modules both import helpers from this fixtures module and load it as a plugin
+# (pytest_plugins); marking it here lets pytest rewrite it on that first import instead
+# of warning that it came too late.
+pytest.register_assert_rewrite("tests.review_closing_fixtures")
 
 
 def _reachable(url: str, default_port: int) -> tuple[bool, str]:
@@ -89,12 +101,7 @@ def staff(department):
 @pytest.fixture
 def head(department):
     """The head of `department`."""
-    user = UserFactory(department=department, is_staff=True)
-    department.heads.add(user)
-    from collab.services import user_sync_access
-
-    user_sync_access(user)
-    return user
+    return make_head(department, is_staff=True)
 
 
 @pytest.fixture
@@ -105,9 +112,18 @@ def partner(db):
 
 @pytest.fixture
 def partner_head(partner):
-    user = UserFactory(department=partner, full_name="蔡宗翰")
-    partner.heads.add(user)
-    return user
+    return make_head(partner, admin_groups=False, full_name="蔡宗翰")
+
+
+@pytest.fixture
+def approved(staff, department, partner, head, partner_head, pmo):
+    """A request filed by `staff` of `department` with `partner`, 已立項 (both heads
+    agreed, the PMO confirmed), with one draft task per department. The heads are
+    requested so they exist; a module's own `partner_head` is the one used, as fixtures
+    resolve from the requesting test."""
+    return make_approved_request(
+        initiator=staff, departments=[department, partner], lead=department, pmo=pmo
+    )
 
 
 @pytest.fixture
@@ -127,23 +143,15 @@ def outsider(other_department):
 @pytest.fixture
 def pmo(db):
     from collab.choices import Role
-    from collab.services import role_groups_ensure, user_sync_access
 
-    role_groups_ensure()
-    user = UserFactory(role=Role.PMO)
-    user_sync_access(user)
-    return user
+    return make_role_user(Role.PMO)
 
 
 @pytest.fixture
 def executive(db):
     from collab.choices import Role
-    from collab.services import role_groups_ensure, user_sync_access
 
-    role_groups_ensure()
-    user = UserFactory(role=Role.EXECUTIVE)
-    user_sync_access(user)
-    return user
+    return make_role_user(Role.EXECUTIVE)
 
 
 @pytest.fixture

@@ -48,6 +48,49 @@ class DelegationFactory(factory.django.DjangoModelFactory):
     reason = "出差"
 
 
+def make_head(department, *, admin_groups: bool = True, **fields):
+    """A user made head of `department`; with `admin_groups`, also given the admin groups
+    that role brings (user_sync_access), as an admin page test needs."""
+    from collab.services import user_sync_access
+
+    user = UserFactory(department=department, **fields)
+    department.heads.add(user)
+    if admin_groups:
+        user_sync_access(user)
+    return user
+
+
+def make_role_user(role, **fields):
+    """A user of a portal-wide role (PMO, executive, admin) with that role's groups."""
+    from collab.services import role_groups_ensure, user_sync_access
+
+    role_groups_ensure()
+    user = UserFactory(role=role, **fields)
+    user_sync_access(user)
+    return user
+
+
+def make_admin_org(*, mkt, mkt_head, staff, **extra):
+    """The cast of the admin tests: marketing (given: the initiator's department, its
+    head and a staff member), 技術部 and 運營部 with heads holding their admin groups,
+    and a staff member of 運營部. `extra` adds attributes (say the PMO)."""
+    from types import SimpleNamespace
+
+    tech = DepartmentFactory(name="技術部")
+    ops = DepartmentFactory(name="運營部")
+    return SimpleNamespace(
+        mkt=mkt,
+        tech=tech,
+        ops=ops,
+        staff=staff,
+        mkt_head=mkt_head,
+        tech_head=make_head(tech),
+        ops_head=make_head(ops),
+        ops_staff=UserFactory(department=ops),
+        **extra,
+    )
+
+
 # --- requests ------------------------------------------------------------------------
 
 
@@ -92,6 +135,33 @@ def make_approved_request(*, initiator, departments, lead=None, pmo, committed="
         services.review_decide(review=review, by=head, approve=True, committed_tasks=committed)
     req.refresh_from_db()
     return services.request_confirm(request=req, by=pmo)
+
+
+def make_mkt_tech_request(*, pmo, committed="任務甲"):
+    """Marketing (lead) files a request with tech, each department with a head (no admin
+    groups), taken to 已立項 by make_approved_request: the core of many task tests.
+
+    Returns a namespace (request, mkt, tech, mkt_head, tech_head, initiator, pmo) that a
+    test extends with the people it needs.
+    """
+    from types import SimpleNamespace
+
+    mkt, tech = DepartmentFactory(), DepartmentFactory()
+    mkt_head = make_head(mkt, admin_groups=False)
+    tech_head = make_head(tech, admin_groups=False)
+    initiator = UserFactory(department=mkt)
+    req = make_approved_request(
+        initiator=initiator, departments=[mkt, tech], lead=mkt, pmo=pmo, committed=committed
+    )
+    return SimpleNamespace(
+        request=req,
+        mkt=mkt,
+        tech=tech,
+        mkt_head=mkt_head,
+        tech_head=tech_head,
+        initiator=initiator,
+        pmo=pmo,
+    )
 
 
 def make_task(*, request, responsible, accountable, department=None, by=None, **fields):

@@ -94,3 +94,52 @@ def admin_form_data(response) -> dict:
             for bound_field in form:
                 add(bound_field)
     return data
+
+
+def changelist_pks(response) -> set[int]:
+    """The primary keys an admin changelist response lists (its current page)."""
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+def messages_at(response, level) -> list[str]:
+    """The texts of the flash messages of `level` a response's request queued."""
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request) if m.level == level]
+
+
+# --- browser tests -------------------------------------------------------------------
+
+FACTORY_PASSWORD = "pw-for-tests"  # what UserFactory sets for every user
+
+
+def browser_log_in(page, live_server, user) -> None:
+    """Log in as `user` through the login form's fields and wait for the home page."""
+    from django.urls import reverse
+
+    page.goto(live_server.url + reverse("login"))
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", FACTORY_PASSWORD)
+    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
+    page.wait_for_url(live_server.url + reverse("home"))
+
+
+def browser_switch_user(page, live_server, username: str, password: str = FACTORY_PASSWORD):
+    """Leave the current session and log in as `username`; wait for the home page."""
+    from django.urls import reverse
+
+    page.context.clear_cookies()
+    page.goto(live_server.url + reverse("login"))
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    with page.expect_navigation(url=live_server.url + reverse("home")):
+        page.locator(f'form[action="{reverse("login")}"] button[type=submit]').click()
+
+
+def days_from_today(n: int):
+    """The local date `n` days from today (negative: before)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return timezone.localdate() + dt.timedelta(days=n)

@@ -1,10 +1,15 @@
 """Fixtures of the closing tests: a request 進行中 whose tasks are done, ready for its
-final acceptance 成果驗收確認單, and helpers to take it to 已完成."""
+final acceptance 成果驗收確認單, and helpers to take it to 已完成.
+
+Test modules load the `project` fixture with
+`pytest_plugins = ["tests.review_closing_fixtures"]`; a module that defines its own
+`project` (another scenario) keeps it, as a module fixture overrides a plugin's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 from django.utils import timezone
 
 from collab.models import Department, Notification, User
@@ -143,3 +148,12 @@ def complete(project: Project):
     sign_all(project, final)
     project.refresh()
     return final
+
+
+# --- fixtures (test modules load them with pytest_plugins) ---------------------------
+
+
+@pytest.fixture
+def project(pmo):
+    """The closing scenario of build_project, tasks done, no round opened yet."""
+    return build_project(pmo)

@@ -25,7 +25,7 @@ from review_app.choices import Verdict
 from review_app.services import acceptance as acceptance_services
 from tasks_app.choices import TaskState
 from tasks_app.models import Task, TaskEvent
-from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_request
+from tests.factories import DepartmentFactory, make_approved_request, make_head, make_request
 from tests.helpers import admin_form_data
 from tests.review_acceptance_fixtures import (
     answerer,
@@ -68,17 +68,10 @@ def _same(user):
 # --- requests_app: the request's transitions -------------------------------------------
 
 
-def _head_of(department):
-    user = UserFactory(department=department)
-    department.heads.add(user)
-    user_sync_access(user)
-    return user
-
-
 @pytest.fixture
 def org(department, head, staff, pmo):
     tech = DepartmentFactory()
-    return SimpleNamespace(mkt=department, tech=tech, mkt_head=head, tech_head=_head_of(tech))
+    return SimpleNamespace(mkt=department, tech=tech, mkt_head=head, tech_head=make_head(tech))
 
 
 def _agreed(org, staff) -> CollabRequest:
@@ -151,7 +144,7 @@ def twins(department, head, staff, pmo):
     from tasks_app import services as task_services
 
     partner = DepartmentFactory()
-    _head_of(partner)
+    make_head(partner)
     made = []
     for _ in range(2):
         req = make_approved_request(

@@ -24,7 +24,13 @@ from collab import uploads
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import Attachment, AttachmentVersion, CaseArchived, CollabRequest
-from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_request
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_head,
+    make_request,
+)
 
 # --- sample files ----------------------------------------------------------------------
 
@@ -120,9 +126,7 @@ def partner(db):
 
 @pytest.fixture
 def partner_head(partner):
-    user = UserFactory(department=partner)
-    partner.heads.add(user)
-    return user
+    return make_head(partner, admin_groups=False)
 
 
 @pytest.fixture

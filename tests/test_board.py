@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from types import SimpleNamespace
 
@@ -19,14 +18,13 @@ from tests.factories import (
     DepartmentFactory,
     UserFactory,
     make_approved_request,
+    make_mkt_tech_request,
     make_task,
 )
 from tests.helpers import assert_constant_queries
+from tests.helpers import browser_log_in as _log_in
+from tests.helpers import days_from_today as _day
 from tests.review_acceptance_fixtures import pass_every_seat
-
-
-def _day(offset: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=offset)
 
 
 def _task(req, name, *, department, r, a, c=(), i=(), start, due, after=(), **data):
@@ -336,12 +334,9 @@ def test_board_without_tasks_says_so(client, department, head, pmo):
 @pytest.mark.django_db
 def test_board_query_count_does_not_grow_with_tasks(client, pmo):
     """Tasks with RACI (R, A, C, I), supporting departments and predecessors: constant SQL."""
-    mkt, tech = DepartmentFactory(), DepartmentFactory()
-    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
-    mkt.heads.add(mkt_head)
-    tech.heads.add(tech_head)
-    staff = UserFactory(department=mkt)
-    req = make_approved_request(initiator=staff, departments=[mkt, tech], lead=mkt, pmo=pmo)
+    w = make_mkt_tech_request(pmo=pmo)
+    mkt, tech, mkt_head, tech_head = w.mkt, w.tech, w.mkt_head, w.tech_head
+    staff, req = w.initiator, w.request
     Milestone.objects.create(request=req, name="評審", date=_day(5))
     made = []
 
@@ -422,14 +417,6 @@ def test_breakdown_sheet_query_count_does_not_grow_with_tasks_and_people(pmo):
 
 
 # --- in the browser ------------------------------------------------------------------
-
-
-def _log_in(page, live_server, user):
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw-for-tests")
-    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
-    page.wait_for_url(live_server.url + reverse("home"))
 
 
 @pytest.mark.browser

@@ -35,14 +35,6 @@ def partner_staff(partner):
     return UserFactory(department=partner, full_name="林工程師")
 
 
-@pytest.fixture
-def approved(staff, department, partner, head, partner_head, pmo):
-    """A request filed by `staff`, 已立項, with one draft task per department."""
-    return make_approved_request(
-        initiator=staff, departments=[department, partner], lead=department, pmo=pmo
-    )
-
-
 def url(name, req, task=None):
     args = [req.pk] if task is None else [req.pk, task.pk]
     return reverse(f"tasks_app:{name}", args=args)

@@ -10,7 +10,6 @@ cycle, and a task others depend on cannot be removed.
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,46 +30,22 @@ from tests.factories import (
     DepartmentFactory,
     UserFactory,
     make_approved_request,
+    make_head,
+    make_mkt_tech_request,
     make_request,
 )
+from tests.helpers import days_from_today as _days
 
 pytestmark = pytest.mark.django_db
-
-
-def _days(n: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=n)
-
-
-def _with_head(dept):
-    head = UserFactory(department=dept)
-    dept.heads.add(head)
-    return head
 
 
 @pytest.fixture
 def w(pmo):
     """A 已立項 request between marketing (lead) and tech; each committed two lines."""
-    mkt, tech = DepartmentFactory(), DepartmentFactory()
-    mkt_head, tech_head = _with_head(mkt), _with_head(tech)
-    initiator = UserFactory(department=mkt)
-    req = make_approved_request(
-        initiator=initiator,
-        departments=[mkt, tech],
-        lead=mkt,
-        pmo=pmo,
-        committed="需求規格\n上線推廣",
-    )
-    return SimpleNamespace(
-        request=req,
-        mkt=mkt,
-        tech=tech,
-        mkt_head=mkt_head,
-        tech_head=tech_head,
-        initiator=initiator,
-        mkt_staff=UserFactory(department=mkt),
-        tech_staff=UserFactory(department=tech),
-        pmo=pmo,
-    )
+    w = make_mkt_tech_request(pmo=pmo, committed="需求規格\n上線推廣")
+    w.mkt_staff = UserFactory(department=w.mkt)
+    w.tech_staff = UserFactory(department=w.tech)
+    return w
 
 
 def _tasks(w) -> list[Task]:
@@ -125,7 +100,11 @@ def test_draft_tasks_generated_from_each_departments_commitment(pmo):
     # The lead's code sorts last, so lead-first numbering is not an accident of codes.
     mkt = DepartmentFactory(code="zz-mkt")
     tech, design = DepartmentFactory(code="aa-tech"), DepartmentFactory(code="bb-design")
-    mkt_head, tech_head, design_head = _with_head(mkt), _with_head(tech), _with_head(design)
+    mkt_head, tech_head, design_head = (
+        make_head(mkt, admin_groups=False),
+        make_head(tech, admin_groups=False),
+        make_head(design, admin_groups=False),
+    )
     deputy = UserFactory(department=tech)
     DelegationFactory(head=tech_head, deputy=deputy)
     initiator = UserFactory(department=mkt)
@@ -163,7 +142,7 @@ def test_draft_tasks_generated_from_each_departments_commitment(pmo):
 def test_only_the_last_rounds_commitments_count(pmo):
     """After a 駁回 and a resubmission, the lines of the final round become the tasks."""
     mkt, tech = DepartmentFactory(), DepartmentFactory()
-    mkt_head, tech_head = _with_head(mkt), _with_head(tech)
+    mkt_head, tech_head = make_head(mkt, admin_groups=False), make_head(tech, admin_groups=False)
     initiator = UserFactory(department=mkt)
     req = make_request(initiator=initiator, departments=[mkt, tech], lead=mkt)
     req = request_services.request_submit(request=req, by=initiator)
@@ -342,7 +321,7 @@ def test_signing_twice_for_the_same_version_is_refused(w):
 
 def test_signing_a_breakdown_with_no_tasks_is_refused(pmo):
     dept = DepartmentFactory()
-    head = _with_head(dept)
+    head = make_head(dept, admin_groups=False)
     req = make_approved_request(
         initiator=UserFactory(department=dept), departments=[dept], pmo=pmo, committed=""
     )
@@ -364,7 +343,7 @@ def test_only_the_departments_head_or_deputy_signs(w, who):
 
 def test_a_department_outside_the_request_cannot_sign(w):
     other = DepartmentFactory()
-    head = _with_head(other)
+    head = make_head(other, admin_groups=False)
     with pytest.raises(PermissionDenied):
         services.breakdown_sign(request=w.request, by=head, department=other)
 

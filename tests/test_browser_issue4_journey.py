@@ -19,7 +19,6 @@ a visible label is asserted, either its zh-Hant or its English text is accepted.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import subprocess
 
@@ -35,6 +34,7 @@ from tasks_app import services
 from tasks_app.choices import RaciRole, TaskState
 from tasks_app.models import Breakdown, BreakdownSignature, ProgressUpdate, Task
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request
+from tests.helpers import days_from_today as _day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +48,6 @@ COMPLETION_NOTE = "活動頁設計稿與切版已完成，附設計說明。"
 def _label(zh: str, en: str) -> re.Pattern:
     """A visible label in zh-Hant, or in English while the catalog is being completed."""
     return re.compile(f"{re.escape(zh)}|{re.escape(en)}")
-
-
-def _day(offset: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=offset)
 
 
 # --- people and the requests ---------------------------------------------------------

@@ -36,6 +36,7 @@ from tasks_app import services as task_services
 from tasks_app.choices import TaskState
 from tasks_app.models import Task
 from tests.factories import DepartmentFactory, UserFactory, make_in_progress_request
+from tests.helpers import browser_switch_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -69,12 +70,7 @@ def _cast():
 
 
 def _log_in(page, live_server, user):
-    page.context.clear_cookies()
-    page.goto(live_server.url + reverse("login"))
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    with page.expect_navigation(url=live_server.url + reverse("home")):
-        page.locator(f'form[action="{reverse("login")}"] button[type=submit]').click()
+    browser_switch_user(page, live_server, user.username, PASSWORD)
 
 
 def _click_to(page, target, url) -> None:

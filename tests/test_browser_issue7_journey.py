@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from collab.models import User
+from tests.helpers import browser_switch_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,12 +25,7 @@ CHARTS = ["chart-states", "chart-tasks", "chart-risks", "chart-departments", "ch
 
 
 def _log_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(live_server.url + reverse("login"))
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    with page.expect_navigation(url=live_server.url + reverse("home")):
-        page.locator(f'form[action="{reverse("login")}"] button[type=submit]').click()
+    browser_switch_user(page, live_server, username, PASSWORD)
 
 
 def _count_on_list(page) -> int:

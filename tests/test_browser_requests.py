@@ -8,16 +8,9 @@ from django.urls import reverse
 from requests_app.choices import RequestState, ReviewDecision
 from requests_app.models import CollabRequest
 from tests.factories import DepartmentFactory, UserFactory
+from tests.helpers import browser_log_in as _log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _log_in(page, live_server, user):
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw-for-tests")
-    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
-    page.wait_for_url(live_server.url + reverse("home"))
 
 
 def test_staff_files_and_submits_a_request_and_a_head_approves_it(page, live_server):

@@ -10,7 +10,6 @@ refusals on their forms.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from types import SimpleNamespace
@@ -19,28 +18,23 @@ import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 
 from collab import selectors, services
 from collab.choices import Role
 from collab.models import Delegation
 from requests_app import services as request_services
-from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_request
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_head,
+    make_request,
+)
 from tests.helpers import assert_constant_queries
+from tests.helpers import days_from_today as _days
 
 PAGE = reverse("delegations")
 ADMIN_ADD = reverse("admin:collab_delegation_add")
-
-
-def _days(n: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=n)
-
-
-def _make_head(department, **fields):
-    user = UserFactory(department=department, **fields)
-    department.heads.add(user)
-    services.user_sync_access(user)
-    return user
 
 
 @pytest.fixture
@@ -53,7 +47,7 @@ def org(db):
 
     o = SimpleNamespace()
     o.mkt, o.cs, o.ops = mkt, cs, ops
-    o.mkt_head, o.cs_head = _make_head(mkt), _make_head(cs)
+    o.mkt_head, o.cs_head = make_head(mkt), make_head(cs)
     o.mkt_staff, o.cs_staff = UserFactory(department=mkt), UserFactory(department=cs)
     o.ops_staff = UserFactory(department=ops)
     o.admin = admin
@@ -153,7 +147,7 @@ class TestCreate:
         _create(org, start_date=_days(8), end_date=_days(9))
         _create(org, department=second)
         # Another head's delegation for the same department and days is theirs.
-        co_head = _make_head(org.mkt)
+        co_head = make_head(org.mkt)
         _create(org, head=co_head, by=co_head)
         assert Delegation.objects.count() == 4
 
@@ -646,7 +640,7 @@ def test_a_head_names_and_ends_a_deputy_in_the_browser(page, live_server):
     Chromium, zh-Hant, no console errors)."""
     services.role_groups_ensure()
     department = DepartmentFactory(name="市場部")
-    head = _make_head(department, username="mkt_boss")
+    head = make_head(department, username="mkt_boss")
     UserFactory(full_name="陳代理", department=department)
     page.goto(live_server.url + reverse("login"))
     page.get_by_label("使用者名稱").fill(head.username)

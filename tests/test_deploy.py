@@ -23,6 +23,16 @@ def _manage(*args, env_extra):
     )
 
 
+# The documented production environment, but for the secret key each test decides on.
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "collab.settings.production",
+    "ALLOWED_HOSTS": "collab.example.com",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/collab",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SITE_URL": "https://collab.example.com",
+}
+
+
 def test_production_deploy_check_is_clean():
     """`check --deploy --fail-level WARNING` passes with the documented environment."""
     result = _manage(
@@ -30,30 +40,14 @@ def test_production_deploy_check_is_clean():
         "--deploy",
         "--fail-level",
         "WARNING",
-        env_extra={
-            "DJANGO_SETTINGS_MODULE": "collab.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "collab.example.com",
-            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/collab",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "SITE_URL": "https://collab.example.com",
-        },
+        env_extra={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(50)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    result = _manage(
-        "check",
-        env_extra={
-            "DJANGO_SETTINGS_MODULE": "collab.settings.production",
-            "ALLOWED_HOSTS": "collab.example.com",
-            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/collab",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "SITE_URL": "https://collab.example.com",
-        },
-    )
+    result = _manage("check", env_extra=PRODUCTION_ENV)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 

@@ -25,7 +25,13 @@ from collab.context_processors import portal
 from collab.models import Notification, OutboxMessage
 from collab.tasks import send_notification_emails_task
 from requests_app import services
-from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_request
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_head,
+    make_request,
+)
 from tests.helpers import assert_constant_queries, count_queries
 
 # --- the request's cast --------------------------------------------------------------
@@ -35,9 +41,8 @@ from tests.helpers import assert_constant_queries, count_queries
 def org(db, pmo):
     """Marketing files a request with Tech; Tech's head has a deputy for today."""
     mkt, tech = DepartmentFactory(code="mkt"), DepartmentFactory(code="tech")
-    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
-    mkt.heads.add(mkt_head)
-    tech.heads.add(tech_head)
+    mkt_head = make_head(mkt, admin_groups=False)
+    tech_head = make_head(tech, admin_groups=False)
     tech_deputy = UserFactory(department=tech)
     DelegationFactory(head=tech_head, deputy=tech_deputy, department=tech)
     return SimpleNamespace(

@@ -9,23 +9,18 @@ request; taking the role away takes the right away.
 
 from __future__ import annotations
 
-import datetime as dt
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from requests_app import permissions as request_permissions
 from tasks_app import permissions, services
 from tasks_app.choices import RaciRole
 from tasks_app.models import Task, TaskAssignment
 from tests.factories import DepartmentFactory, UserFactory, make_approved_request
-
-
-def _days(n: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=n)
+from tests.helpers import days_from_today as _days
 
 
 def _data(w, **overrides) -> dict:

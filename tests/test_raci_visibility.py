@@ -36,15 +36,12 @@ from tasks_app.models import (
     TaskDeliverable,
 )
 from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_approved_request
+from tests.helpers import days_from_today as _days
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def _days(n: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=n)
 
 
 def _task(req, *, name, responsible, accountable, department, **roles) -> Task:

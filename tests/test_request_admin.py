@@ -8,11 +8,8 @@ the history row records the person and a refused act leaves nothing changed.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.contrib import messages
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from collab.choices import Role
@@ -20,8 +17,10 @@ from collab.services import user_sync_access
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import CollabRequest, RequestEvent
-from tests.factories import DepartmentFactory, UserFactory, make_request
+from tests.factories import UserFactory, make_admin_org, make_request
 from tests.helpers import admin_form_data, assert_constant_queries
+from tests.helpers import changelist_pks as listed
+from tests.helpers import messages_at as sent
 
 CHANGELIST = "admin:requests_app_collabrequest_changelist"
 
@@ -37,10 +36,6 @@ def transition_url(req, name):
     )
 
 
-def listed(response) -> set[int]:
-    return {obj.pk for obj in response.context["cl"].result_list}
-
-
 def has_button(response, name: str) -> bool:
     html = response.content.decode()
     return 'name="_fsm_transition_to"' in html and f'value="{name}"' in html
@@ -52,32 +47,10 @@ def actions(response) -> list[str]:
     return [name for name, _label in form.fields["action"].choices] if form else []
 
 
-def sent(response, level) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request) if m.level == level]
-
-
-def _head_of(department):
-    user = UserFactory(department=department)
-    department.heads.add(user)
-    user_sync_access(user)
-    return user
-
-
 @pytest.fixture
 def org(department, head, staff):
     """Marketing (the initiator's department) and tech collaborate; ops takes no part."""
-    tech = DepartmentFactory(name="技術部")
-    ops = DepartmentFactory(name="運營部")
-    return SimpleNamespace(
-        mkt=department,
-        tech=tech,
-        ops=ops,
-        staff=staff,
-        mkt_head=head,
-        tech_head=_head_of(tech),
-        ops_head=_head_of(ops),
-        ops_staff=UserFactory(department=ops),
-    )
+    return make_admin_org(mkt=department, mkt_head=head, staff=staff)
 
 
 def pending(org, name="新品上市推廣", **fields) -> CollabRequest:

@@ -65,6 +65,16 @@ def _review_id(req, department) -> int:
     return DepartmentReview.objects.get(request=req, department=department, round=1).pk
 
 
+def _collaborators_agree(setup, req) -> None:
+    """Departments b and c answer 同意 through their heads, one after the other."""
+    for dept, head in (("b", "b_head"), ("c", "c_head")):
+        services.review_decide(
+            review=DepartmentReview.objects.get(pk=_review_id(req, setup[dept])),
+            by=setup[head],
+            approve=True,
+        )
+
+
 def _decider(review_id: int, user_id: int, *, approve: bool, comment: str = ""):
     def racer(wait):
         review = DepartmentReview.objects.select_related("request").get(pk=review_id)
@@ -113,12 +123,7 @@ def test_two_heads_rejecting_at_once_make_one_transition(setup, slow_winner):
 def test_two_pmo_users_confirming_at_once_confirm_once(setup, slow_winner):
     """Two PMO users press 確認立項 together: one confirmation, one clear conflict."""
     req = setup["request"]
-    for dept, head in (("b", "b_head"), ("c", "c_head")):
-        services.review_decide(
-            review=DepartmentReview.objects.get(pk=_review_id(req, setup[dept])),
-            by=setup[head],
-            approve=True,
-        )
+    _collaborators_agree(setup, req)
     other_pmo = UserFactory(role=Role.PMO, department=None)
 
     def confirmer(user_id):
@@ -143,12 +148,7 @@ def test_two_pmo_users_confirming_at_once_confirm_once(setup, slow_winner):
 def test_confirm_and_cancel_at_once_make_one_transition(setup, slow_winner):
     """The PMO confirms while the initiator cancels: whichever is first wins, alone."""
     req = setup["request"]
-    for dept, head in (("b", "b_head"), ("c", "c_head")):
-        services.review_decide(
-            review=DepartmentReview.objects.get(pk=_review_id(req, setup[dept])),
-            by=setup[head],
-            approve=True,
-        )
+    _collaborators_agree(setup, req)
 
     def confirm(wait):
         page = CollabRequest.objects.get(pk=req.pk)
@@ -189,12 +189,7 @@ def test_last_two_heads_agreeing_at_once_both_count_and_all_agreed_is_logged_onc
 def test_a_stale_page_gets_a_conflict_not_a_second_transition(setup):
     """A PMO acting on a page loaded before someone else confirmed gets RequestConflict."""
     req = setup["request"]
-    for dept, head in (("b", "b_head"), ("c", "c_head")):
-        services.review_decide(
-            review=DepartmentReview.objects.get(pk=_review_id(req, setup[dept])),
-            by=setup[head],
-            approve=True,
-        )
+    _collaborators_agree(setup, req)
     stale = CollabRequest.objects.get(pk=req.pk)
     services.request_confirm(request=CollabRequest.objects.get(pk=req.pk), by=setup["pmo"])
     with pytest.raises(RequestConflict) as info:

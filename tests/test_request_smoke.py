@@ -5,15 +5,14 @@ from django.core import mail
 
 from requests_app import services
 from requests_app.choices import RequestState, ReviewDecision
-from tests.factories import DepartmentFactory, UserFactory, make_request
+from tests.factories import DepartmentFactory, UserFactory, make_head, make_request
 
 
 @pytest.mark.django_db
 def test_submit_reject_resubmit_approve_confirm(pmo, django_capture_on_commit_callbacks):
     mkt, tech = DepartmentFactory(code="mkt"), DepartmentFactory(code="tech")
-    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
-    mkt.heads.add(mkt_head)
-    tech.heads.add(tech_head)
+    mkt_head = make_head(mkt, admin_groups=False)
+    tech_head = make_head(tech, admin_groups=False)
     staff = UserFactory(department=mkt)
     req = make_request(initiator=staff, departments=[mkt, tech], lead=mkt)
     with django_capture_on_commit_callbacks(execute=True):

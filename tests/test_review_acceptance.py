@@ -24,7 +24,13 @@ from review_app.services.acceptance import AcceptanceConflict
 from tasks_app import services as task_services
 from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import DueDateChange, Task, TaskEvent
-from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_approved_request
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_approved_request,
+    make_head,
+)
 from tests.review_acceptance_fixtures import (
     later,
     make_world,
@@ -91,9 +97,8 @@ def test_the_responsible_person_never_holds_a_seat(pmo):
     """R as initiator gets no seat; a department whose only head is the R gets none either;
     a department with another head keeps its seat, which the R still cannot answer."""
     mkt, tech = DepartmentFactory(), DepartmentFactory()
-    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
-    mkt.heads.add(mkt_head)
-    tech.heads.add(tech_head)
+    make_head(mkt, admin_groups=False)
+    make_head(tech, admin_groups=False)
     owner = UserFactory(department=tech)
     req = make_approved_request(
         initiator=owner, departments=[mkt, tech], lead=tech, pmo=pmo, committed=""

@@ -22,7 +22,7 @@ from review_app.models import FinalAcceptance, FinalSignature, Retrospective
 from review_app.selectors import closing as selectors
 from review_app.services import closing as services
 from tasks_app.models import Task
-from tests.factories import DepartmentFactory, UserFactory, make_approved_request
+from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_head
 from tests.review_closing_fixtures import (
     build_project,
     complete,
@@ -32,11 +32,8 @@ from tests.review_closing_fixtures import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(pmo):
-    return build_project(pmo)
+# The `project` fixture (build_project) comes from the shared closing fixtures.
+pytest_plugins = ["tests.review_closing_fixtures"]
 
 
 def _events(req, kind):
@@ -96,8 +93,7 @@ def test_opening_is_refused_while_a_task_is_not_done(pmo):
 
 def test_opening_is_refused_outside_in_progress(pmo):
     mkt = DepartmentFactory()
-    head = UserFactory(department=mkt)
-    mkt.heads.add(head)
+    make_head(mkt, admin_groups=False)
     initiator = UserFactory(department=mkt)
     req = make_approved_request(initiator=initiator, departments=[mkt], pmo=pmo)
     with pytest.raises(services.ClosingRefused):

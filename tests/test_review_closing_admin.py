@@ -13,18 +13,14 @@ from requests_app.models import RequestEvent
 from review_app.choices import FinalOutcome, SignatureDecision
 from review_app.models import FinalAcceptance, Retrospective
 from tests.review_closing_fixtures import (
-    build_project,
     complete,
     open_final,
     signature_of,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(pmo):
-    return build_project(pmo)
+# The `project` fixture (build_project) comes from the shared closing fixtures.
+pytest_plugins = ["tests.review_closing_fixtures"]
 
 
 @pytest.fixture

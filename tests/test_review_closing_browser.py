@@ -12,6 +12,7 @@ from django.urls import reverse
 from requests_app.choices import RequestState
 from review_app.choices import RetrospectiveState
 from review_app.models import Retrospective
+from tests.helpers import browser_switch_user
 from tests.review_closing_fixtures import build_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,12 +26,7 @@ def _shot(page, name: str) -> None:
 
 
 def _log_in(page, live_server, user):
-    page.context.clear_cookies()
-    page.goto(live_server.url + reverse("login"))
-    page.locator("input[name=username]").fill(user.username)
-    page.locator("input[name=password]").fill("pw-for-tests")
-    with page.expect_navigation(url=live_server.url + reverse("home")):
-        page.locator(f'form[action="{reverse("login")}"] button[type=submit]').click()
+    browser_switch_user(page, live_server, user.username)
 
 
 def _submit(page, target, url) -> None:

@@ -22,11 +22,8 @@ from tests.review_closing_fixtures import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(pmo):
-    return build_project(pmo)
+# The `project` fixture (build_project) comes from the shared closing fixtures.
+pytest_plugins = ["tests.review_closing_fixtures"]
 
 
 def _user(project, role, executive=None):

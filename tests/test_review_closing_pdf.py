@@ -16,7 +16,6 @@ from review_app.models import AcceptanceVerdict, Retrospective, TaskAcceptance
 from review_app.services import closing as services
 from tasks_app.models import TaskDeliverable
 from tests.review_closing_fixtures import (
-    build_project,
     complete,
     open_final,
     signature_of,
@@ -24,11 +23,8 @@ from tests.review_closing_fixtures import (
 from tests.test_task_pdf import _assert_cjk_font_embedded, _compact, _text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(pmo):
-    return build_project(pmo)
+# The `project` fixture (build_project) comes from the shared closing fixtures.
+pytest_plugins = ["tests.review_closing_fixtures"]
 
 
 def _pdf(client, user, name, req):

@@ -29,14 +29,11 @@ from tasks_app.choices import RaciRole
 from tasks_app.models import Task, TaskAssignment
 from tests.factories import DepartmentFactory, UserFactory, make_request
 from tests.helpers import assert_constant_queries
-from tests.review_closing_fixtures import build_project, open_final
+from tests.review_closing_fixtures import open_final
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def project(pmo):
-    return build_project(pmo)
+# The `project` fixture (build_project) comes from the shared closing fixtures.
+pytest_plugins = ["tests.review_closing_fixtures"]
 
 
 _n = count(1)

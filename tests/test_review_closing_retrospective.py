@@ -18,12 +18,10 @@ from review_app.models import Retrospective, RetrospectiveAction, Suggestion
 from review_app.permissions import closing as permissions
 from review_app.selectors import closing as selectors
 from review_app.services import closing as services
-from tests.review_closing_fixtures import build_project, complete
+from tests.review_closing_fixtures import complete
 
-
-@pytest.fixture
-def project(pmo):
-    return build_project(pmo)
+# The `project` fixture (build_project) comes from the shared closing fixtures.
+pytest_plugins = ["tests.review_closing_fixtures"]
 
 
 # --- the achievement % (a pure computation) ------------------------------------------------

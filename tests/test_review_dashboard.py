@@ -19,6 +19,7 @@ from tests.factories import (
     DepartmentFactory,
     UserFactory,
     make_completed_request,
+    make_head,
     make_in_progress_request,
 )
 from tests.helpers import assert_constant_queries, count_queries
@@ -26,15 +27,6 @@ from tests.helpers import assert_constant_queries, count_queries
 pytestmark = pytest.mark.django_db
 
 DASHBOARD = reverse("portfolio_app:dashboard")
-
-
-def _head_of(department):
-    from collab.services import user_sync_access
-
-    user = UserFactory(department=department, is_staff=True)
-    department.heads.add(user)
-    user_sync_access(user)
-    return user
 
 
 def _period_query(today: dt.date) -> str:
@@ -52,7 +44,7 @@ def portfolio(department, other_department, head, pmo):
     risk, t4 under way and on time with a medium risk (B); t5 due next year (A, out of
     the period). A's completed request took 39 days. A's review answers took 2 days each.
     """
-    head_b = _head_of(other_department)
+    head_b = make_head(other_department, is_staff=True)
     a_staff = UserFactory(department=department)
     b_staff = UserFactory(department=other_department)
     now = timezone.now()
@@ -368,7 +360,7 @@ def _more_work(pmo, departments):
         for _ in range(n):
             counter["n"] += 1
             dept = DepartmentFactory()
-            head = _head_of(dept)
+            head = make_head(dept, is_staff=True)
             staff = UserFactory(department=dept)
             _req, tasks = make_in_progress_request(
                 initiator=staff,

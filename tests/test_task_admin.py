@@ -10,21 +10,20 @@ form the person filled in.
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from collab.services import user_sync_access
 from requests_app.choices import RequestState
 from tasks_app import services
 from tasks_app.models import Breakdown, BreakdownSignature, Task
-from tests.factories import DepartmentFactory, UserFactory, make_approved_request
+from tests.factories import UserFactory, make_admin_org, make_approved_request
 from tests.helpers import admin_form_data, assert_constant_queries
+from tests.helpers import changelist_pks as listed
+from tests.helpers import messages_at as sent
 
 pytestmark = pytest.mark.django_db
 
@@ -35,42 +34,15 @@ def change_url(task):
     return reverse("admin:tasks_app_task_change", args=[task.pk])
 
 
-def listed(response) -> set[int]:
-    return {obj.pk for obj in response.context["cl"].result_list}
-
-
-def sent(response, level) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request) if m.level == level]
-
-
-def _head_of(department):
-    user = UserFactory(department=department)
-    department.heads.add(user)
-    user_sync_access(user)
-    return user
-
-
 @pytest.fixture
 def org(department, head, staff, pmo):
     """Marketing (the initiator's) and tech share a project; ops has its own."""
-    tech = DepartmentFactory(name="技術部")
-    ops = DepartmentFactory(name="運營部")
-    org = SimpleNamespace(
-        mkt=department,
-        tech=tech,
-        ops=ops,
-        staff=staff,
-        mkt_head=head,
-        tech_head=_head_of(tech),
-        ops_head=_head_of(ops),
-        tech_staff=UserFactory(department=tech),
-        ops_staff=UserFactory(department=ops),
-        pmo=pmo,
-    )
+    org = make_admin_org(mkt=department, mkt_head=head, staff=staff, pmo=pmo)
+    org.tech_staff = UserFactory(department=org.tech)
     org.project = make_approved_request(
-        initiator=staff, departments=[department, tech], lead=department, pmo=pmo
+        initiator=staff, departments=[department, org.tech], lead=department, pmo=pmo
     )
-    org.ops_project = make_approved_request(initiator=org.ops_staff, departments=[ops], pmo=pmo)
+    org.ops_project = make_approved_request(initiator=org.ops_staff, departments=[org.ops], pmo=pmo)
     return org
 
 

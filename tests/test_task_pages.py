@@ -23,6 +23,7 @@ from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import DueDateChange, ProgressUpdate, Task, TaskDeliverable
 from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_approved_request
 from tests.helpers import assert_constant_queries, count_queries
+from tests.helpers import browser_log_in as _log_in
 from tests.review_acceptance_fixtures import pass_every_seat
 
 pytestmark = pytest.mark.django_db
@@ -54,14 +55,6 @@ def consulted(third):
 @pytest.fixture
 def informed(partner):
     return UserFactory(department=partner, full_name="陳美玲")
-
-
-@pytest.fixture
-def approved(staff, department, partner, head, partner_head, pmo):
-    """A 已立項 request filed by `staff`; each department committed one draft task."""
-    return make_approved_request(
-        initiator=staff, departments=[department, partner], lead=department, pmo=pmo
-    )
 
 
 def add_task(request, *, responsible, accountable, consulted=(), informed=(), **fields):
@@ -928,14 +921,6 @@ def test_detail_page_queries_are_bounded(client_for, running, staff):
 
 
 # --- in Chromium ---------------------------------------------------------------------
-
-
-def _log_in(page, live_server, user):
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw-for-tests")
-    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
-    page.wait_for_url(live_server.url + reverse("home"))
 
 
 @pytest.mark.browser

@@ -9,13 +9,11 @@ hidden.
 
 from __future__ import annotations
 
-import datetime as dt
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 
 from collab.models import Notification
 from requests_app.choices import RequestState
@@ -28,13 +26,10 @@ from tests.factories import (
     UserFactory,
     make_approved_request,
 )
+from tests.helpers import days_from_today as _days
 from tests.review_acceptance_fixtures import pass_every_seat
 
 pytestmark = pytest.mark.django_db
-
-
-def _days(n: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=n)
 
 
 @pytest.fixture

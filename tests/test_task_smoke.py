@@ -7,18 +7,22 @@ from requests_app.choices import RequestState
 from tasks_app import services
 from tasks_app.choices import TaskState
 from tasks_app.models import TaskAssignment
-from tests.factories import DepartmentFactory, UserFactory, make_approved_request, make_task
+from tests.factories import (
+    DepartmentFactory,
+    UserFactory,
+    make_approved_request,
+    make_head,
+    make_mkt_tech_request,
+    make_task,
+)
 from tests.review_acceptance_fixtures import open_round, pass_every_seat
 
 
 @pytest.mark.django_db
 def test_breakdown_sign_start_and_deliver(pmo):
-    mkt, tech = DepartmentFactory(), DepartmentFactory()
-    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
-    mkt.heads.add(mkt_head)
-    tech.heads.add(tech_head)
-    staff = UserFactory(department=mkt)
-    req = make_approved_request(initiator=staff, departments=[mkt, tech], lead=mkt, pmo=pmo)
+    w = make_mkt_tech_request(pmo=pmo)
+    mkt, tech, mkt_head, tech_head = w.mkt, w.tech, w.mkt_head, w.tech_head
+    staff, req = w.initiator, w.request
     generated = list(req.tasks.order_by("sequence"))
     assert [t.number for t in generated] == [f"{req.number}-01", f"{req.number}-02"]
     assert generated[0].assignments.get(role="R").user in (mkt_head, tech_head)
@@ -44,8 +48,7 @@ def test_breakdown_sign_start_and_deliver(pmo):
 @pytest.mark.django_db
 def test_database_holds_exactly_one_responsible(pmo):
     mkt = DepartmentFactory()
-    head = UserFactory(department=mkt)
-    mkt.heads.add(head)
+    make_head(mkt, admin_groups=False)
     req = make_approved_request(initiator=UserFactory(department=mkt), departments=[mkt], pmo=pmo)
     task = req.tasks.get()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -62,8 +65,7 @@ def test_owner_cannot_accept_own_deliverable(pmo):
     from review_app.services import acceptance
 
     mkt = DepartmentFactory()
-    head = UserFactory(department=mkt)
-    mkt.heads.add(head)
+    head = make_head(mkt, admin_groups=False)
     initiator = UserFactory(department=mkt)
     req = make_approved_request(initiator=initiator, departments=[mkt], pmo=pmo)
     task = make_task(request=req, responsible=initiator, accountable=head, department=mkt)
@@ -85,8 +87,7 @@ def test_owner_cannot_accept_own_deliverable(pmo):
 def test_saving_a_task_unchanged_keeps_the_signatures(pmo):
     """Only a real edit voids signatures; saving the same values is not a change."""
     mkt, tech = DepartmentFactory(), DepartmentFactory()
-    head = UserFactory(department=mkt)
-    mkt.heads.add(head)
+    head = make_head(mkt, admin_groups=False)
     tech.heads.add(UserFactory(department=tech))  # has not signed: the request stays 已立項
     initiator = UserFactory(department=mkt)
     req = make_approved_request(initiator=initiator, departments=[mkt, tech], pmo=pmo)

@@ -14,26 +14,21 @@ is brought to 已完成 by passing every acceptance seat.
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from requests_app.choices import RequestState
 from tasks_app import services
 from tasks_app.choices import TaskEventKind, TaskState
 from tasks_app.models import DueDateChange, Task, TaskEvent
 from tasks_app.services import TaskConflict, TaskRefused
-from tests.factories import DepartmentFactory, UserFactory, make_approved_request
+from tests.factories import UserFactory, make_mkt_tech_request
+from tests.helpers import days_from_today as _days
 from tests.review_acceptance_fixtures import pass_every_seat
 
 pytestmark = pytest.mark.django_db
-
-
-def _days(n: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=n)
 
 
 def _add_task(w, *, name="撰寫推廣方案", start=0, due=10, depends_on=(), progress=None) -> Task:
@@ -67,26 +62,10 @@ def _world(pmo, *, sign=True, **task_kwargs):
     initiator: marketing staff; owner (R): tech staff; accountable (A): a marketing
     member who is not the initiator; consulted (C): tech staff.
     """
-    mkt, tech = DepartmentFactory(), DepartmentFactory()
-    mkt_head, tech_head = UserFactory(department=mkt), UserFactory(department=tech)
-    mkt.heads.add(mkt_head)
-    tech.heads.add(tech_head)
-    initiator = UserFactory(department=mkt)
-    req = make_approved_request(
-        initiator=initiator, departments=[mkt, tech], lead=mkt, pmo=pmo, committed=""
-    )
-    w = SimpleNamespace(
-        request=req,
-        mkt=mkt,
-        tech=tech,
-        mkt_head=mkt_head,
-        tech_head=tech_head,
-        initiator=initiator,
-        owner=UserFactory(department=tech),
-        accountable=UserFactory(department=mkt),
-        consulted=UserFactory(department=tech),
-        pmo=pmo,
-    )
+    w = make_mkt_tech_request(pmo=pmo, committed="")
+    w.owner = UserFactory(department=w.tech)
+    w.accountable = UserFactory(department=w.mkt)
+    w.consulted = UserFactory(department=w.tech)
     w.task = _add_task(w, **task_kwargs)
     if sign:
         _sign_all(w)

@@ -14,10 +14,15 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from collab.services import user_sync_access
 from tasks_app import services
 from tasks_app.models import Breakdown
-from tests.factories import DelegationFactory, DepartmentFactory, UserFactory, make_approved_request
+from tests.factories import (
+    DelegationFactory,
+    DepartmentFactory,
+    UserFactory,
+    make_approved_request,
+    make_head,
+)
 from tests.helpers import assert_constant_queries
 
 pytestmark = pytest.mark.django_db
@@ -26,26 +31,11 @@ TODO = "portfolio_app:todo"
 CHANGELIST = "admin:tasks_app_breakdown_changelist"
 
 
-@pytest.fixture
-def partner(db):
-    """A second collaborating department."""
-    return DepartmentFactory(name="技術部")
-
-
+# `partner` (技術部) is the shared fixture of tests/conftest.py; unlike conftest's
+# `partner_head`, this one also gets the admin groups of a head (make_head).
 @pytest.fixture
 def partner_head(partner):
-    user = UserFactory(department=partner, full_name="蔡宗翰")
-    partner.heads.add(user)
-    user_sync_access(user)
-    return user
-
-
-@pytest.fixture
-def approved(staff, department, partner, head, partner_head, pmo):
-    """A request filed by `staff`, 已立項, with one draft task per department."""
-    return make_approved_request(
-        initiator=staff, departments=[department, partner], lead=department, pmo=pmo
-    )
+    return make_head(partner, full_name="蔡宗翰")
 
 
 def rows(client, user) -> set[tuple[int, int]]:

@@ -26,7 +26,6 @@ from django_celery_beat.models import PeriodicTask
 from collab import calendar, warnings
 from collab.choices import Role
 from collab.models import CalendarDay, WarningDigest, WarningItem, WarningRule
-from collab.services import role_groups_ensure, user_sync_access
 from requests_app import services as request_services
 from requests_app.choices import ReviewDecision
 from tasks_app import services as task_services
@@ -36,6 +35,7 @@ from tests.factories import (
     UserFactory,
     make_approved_request,
     make_request,
+    make_role_user,
     make_task,
 )
 from tests.helpers import assert_constant_queries
@@ -72,10 +72,7 @@ def actions(response) -> list[str]:
 
 @pytest.fixture
 def platform_admin(db):
-    role_groups_ensure()
-    user = UserFactory(role=Role.ADMIN)
-    user_sync_access(user)
-    return user
+    return make_role_user(Role.ADMIN)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from tests.factories import (
     DepartmentFactory,
     UserFactory,
     make_approved_request,
+    make_head,
     make_task,
 )
 
@@ -19,8 +20,7 @@ from tests.factories import (
 @pytest.mark.django_db
 def test_overdue_task_escalates_to_the_heads_deputy(pmo):
     mkt = DepartmentFactory()
-    head = UserFactory(department=mkt)
-    mkt.heads.add(head)
+    head = make_head(mkt, admin_groups=False)
     deputy = UserFactory(department=mkt)
     DelegationFactory(head=head, deputy=deputy)
     other_deputy = UserFactory(department=mkt)

@@ -8,12 +8,12 @@ can_view_dashboard decides who may open it, selectors.dashboard_scope what they 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from collab.paging import paginate
 from collab.permissions import can_view_dashboard, require
 from collab.ratelimits import rate_limited
 
@@ -134,20 +134,20 @@ def dashboard(request):
     )
 
 
-def _list_context(request, f, queryset, *, title: str, sorts, sort: str) -> dict:
-    page = Paginator(queryset, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {
+def _list_page(request, template: str, form, f, queryset, *, title, sorts, sort: str, **extra):
+    """Render the list behind a number of the dashboard (tasks, requests or reviews):
+    one page of it, sortable by its columns, with the way back."""
+    context = {
+        "form": form,
         "f": f,
         "title": title,
-        "page": page,
-        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
-        "query": query.urlencode(),
+        **paginate(request, queryset, LIST_PAGE_SIZE),
         "sort": sort,
         "sort_links": _sort_links(request, sorts),
         "back_url": f"{reverse('portfolio_app:dashboard')}?{f.query()}",
+        **extra,
     }
+    return render(request, template, context)
 
 
 def _picked(request, choices, default: str) -> str:
@@ -165,16 +165,18 @@ def dashboard_tasks(request):
     if metric not in selectors.TASK_METRICS:
         metric = "all"
     sort = _picked(request, selectors.TASK_SORTS, selectors.DEFAULT_TASK_SORT)
-    context = _list_context(
+    return _list_page(
         request,
+        "review_app/dashboard_tasks.html",
+        form,
         f,
         selectors.task_list(f, metric, sort=sort),
         title=str(selectors.TASK_METRICS[metric].label),
         sorts=selectors.TASK_SORTS,
         sort=sort,
+        metric=metric,
+        kind="tasks",
     )
-    context.update({"form": form, "metric": metric, "kind": "tasks"})
-    return render(request, "review_app/dashboard_tasks.html", context)
 
 
 @require(can_view_dashboard)
@@ -195,16 +197,18 @@ def dashboard_requests(request):
     title = str(selectors.REQUEST_METRICS[metric].label)
     if cycle:
         title = f"{title} · {buckets[cycle]}"
-    context = _list_context(
+    return _list_page(
         request,
+        "review_app/dashboard_requests.html",
+        form,
         f,
         selectors.request_list(f, metric, cycle=cycle, sort=sort),
         title=title,
         sorts=selectors.REQUEST_SORTS,
         sort=sort,
+        metric=metric,
+        kind="requests",
     )
-    context.update({"form": form, "metric": metric, "kind": "requests"})
-    return render(request, "review_app/dashboard_requests.html", context)
 
 
 @require(can_view_dashboard)
@@ -214,16 +218,17 @@ def dashboard_reviews(request):
     """The review answers behind a department's review time."""
     form, f = _filter(request)
     sort = _picked(request, selectors.REVIEW_SORTS, "decided")
-    context = _list_context(
+    return _list_page(
         request,
+        "review_app/dashboard_reviews.html",
+        form,
         f,
         selectors.review_list(f, sort=sort),
         title=_("Review answers"),
         sorts=selectors.REVIEW_SORTS,
         sort=sort,
+        kind="reviews",
     )
-    context.update({"form": form, "kind": "reviews"})
-    return render(request, "review_app/dashboard_reviews.html", context)
 
 
 urlpatterns = [

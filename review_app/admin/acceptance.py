@@ -14,13 +14,18 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from collab import errors
-from collab.admin import ServiceAdminMixin
-from requests_app.admin import ArchivedCaseAdminMixin, ArchivedCaseInlineMixin
+from collab.admin import (
+    AwaitingMeFilter,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdminMixin,
+    portal_link,
+)
+from requests_app.admin import ArchivedCaseAdminMixin
 from tasks_app import permissions as task_permissions
 
 from ..acceptance_forms import AcceptanceAnswerForm, answered_message
@@ -33,12 +38,10 @@ from ..services import acceptance as services
 SEAT_PARAM = "_acceptance_seat"
 
 
-class AcceptanceVerdictInline(ArchivedCaseInlineMixin, admin.TabularInline):
+class AcceptanceVerdictInline(ReadOnlyInline):
     """Every seat of the round with its answer; written only by the service."""
 
     model = AcceptanceVerdict
-    extra = 0
-    can_delete = False
     fields = [
         "seat",
         "reviewer",
@@ -59,37 +62,22 @@ class AcceptanceVerdictInline(ArchivedCaseInlineMixin, admin.TabularInline):
             .select_related("reviewer", "department", "decided_by", "on_behalf_of")
         )
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AwaitingMyAnswerFilter(admin.SimpleListFilter):
+class AwaitingMyAnswerFilter(AwaitingMeFilter):
     """The open rounds with a seat waiting on the person."""
 
     title = _("awaiting my answer")
-    parameter_name = "awaiting_me"
 
-    def lookups(self, request, model_admin):
-        return [("1", _("Yes"))]
-
-    def queryset(self, request, queryset):
-        if self.value() != "1":
-            return queryset
+    def awaiting(self, request):
         acting = permissions.acting_for(request.user)
         seats = permissions.keep_answerable(
             permissions.answerable_verdicts(request.user, acting=acting), acting
         )
-        return queryset.filter(pk__in={v.acceptance_id for v in seats})
+        return {v.acceptance_id for v in seats}
 
 
 @admin.register(TaskAcceptance)
-class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, ReadOnlyAdmin):
     """The acceptance rounds of the tasks, with every answer; read-only."""
 
     change_form_template = "admin/review_app/taskacceptance/change_form.html"
@@ -117,20 +105,9 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.Model
         tasks = task_permissions.visible_tasks(request.user).values("pk")
         return super().get_queryset(request).filter(task__in=tasks)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("task page"))
     def task_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>', obj.get_absolute_url(), gettext("Open in the portal")
-        )
+        return portal_link(obj.get_absolute_url())
 
     def seats_to_answer(self, request, obj: TaskAcceptance) -> list[AcceptanceVerdict]:
         """Return the pending seats of `obj` the person may answer, with `acting_for`."""
@@ -176,12 +153,7 @@ class TaskAcceptanceAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.Model
         if form.is_valid():
             try:
                 answered = services.acceptance_answer(
-                    verdict=verdict,
-                    by=request.user,
-                    decision=form.cleaned_data["decision"],
-                    reason=form.cleaned_data["reason"],
-                    rectify_due_at=form.rectify_due_at(),
-                    earlier_confirmed=form.cleaned_data["confirm_earlier"],
+                    verdict=verdict, by=request.user, **form.answer_values()
                 )
             except ValidationError as exc:
                 form.add_service_error(exc)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from collab.admin import ReadOnlyAdmin, portal_link
 from requests_app.admin import ArchivedCaseAdminMixin
 
 from ..models import ArchiveEntry
@@ -23,7 +22,7 @@ from ..permissions import archive as permissions
 
 
 @admin.register(ArchiveEntry)
-class ArchiveEntryAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
+class ArchiveEntryAdmin(ArchivedCaseAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "request", "confidential", "archived_at", "archived_by"]
     list_select_related = ["request", "archived_by"]
     search_fields = ["title", "request__number", "search_text"]
@@ -34,23 +33,10 @@ class ArchiveEntryAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return permissions.visible_entries(request.user, super().get_queryset(request))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("confidential"), boolean=True)
     def confidential(self, obj):
         return obj.request.is_confidential
 
     @admin.display(description=_("case page"))
     def portal_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("requests_app:detail", args=[obj.request_id]),
-            gettext("Open in the portal"),
-        )
+        return portal_link(reverse("requests_app:detail", args=[obj.request_id]))

@@ -20,10 +20,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from collab import errors
-from collab.admin import AwaitingMySignatureFilter as BaseAwaitingFilter
-from collab.admin import ServiceAdminMixin
-from requests_app import permissions as request_permissions
-from requests_app.admin import ArchivedCaseAdminMixin, ArchivedCaseInlineMixin
+from collab.admin import (
+    AwaitingMeFilter,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdminMixin,
+    portal_link,
+)
+from requests_app.admin import ArchivedCaseAdminMixin, VisibleRequestsMixin
 from requests_app.choices import RequestState
 from requests_app.models import Goal
 
@@ -44,35 +48,15 @@ DECISION_PARAM = "_final_decision"
 COMMENT_PARAM = "_final_comment"
 
 
-class _ReadOnlyInline(ArchivedCaseInlineMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _ReadOnlyAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(ArchivedCaseAdminMixin, VisibleRequestsMixin, ReadOnlyAdmin):
+    """A case record, read-only, of the requests the person may see; refused as every
+    case model's admin (a bulk delete too)."""
 
 
 # --- the final acceptance ----------------------------------------------------------------
 
 
-class FinalSignatureInline(_ReadOnlyInline):
+class FinalSignatureInline(ReadOnlyInline):
     model = FinalSignature
     fields = ["department", "decision", "signed_by", "on_behalf_of", "signed_at", "comment"]
     readonly_fields = fields
@@ -83,7 +67,7 @@ class FinalSignatureInline(_ReadOnlyInline):
         )
 
 
-class AwaitingMySignatureFilter(BaseAwaitingFilter):
+class AwaitingMySignatureFilter(AwaitingMeFilter):
     """The open final acceptances one of whose departments waits on the person."""
 
     def awaiting(self, request):
@@ -114,11 +98,9 @@ class FinalAcceptanceAdmin(ServiceAdminMixin, _ReadOnlyAdmin):
     inlines = [FinalSignatureInline]
 
     def get_queryset(self, request):
-        visible = request_permissions.visible_requests(request.user)
         return (
             super()
             .get_queryset(request)
-            .filter(request__in=visible)
             .annotate(
                 signed_count=Count(
                     "signatures", filter=Q(signatures__decision=SignatureDecision.SIGNED)
@@ -133,11 +115,7 @@ class FinalAcceptanceAdmin(ServiceAdminMixin, _ReadOnlyAdmin):
 
     @admin.display(description=_("case page"))
     def case_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("review_app:case", args=[obj.request_id]) + "#closing-final",
-            gettext("Open in the portal"),
-        )
+        return portal_link(reverse("review_app:case", args=[obj.request_id]) + "#closing-final")
 
     def signatures_to_answer(self, request, obj: FinalAcceptance) -> list[dict]:
         """Return the pending signatures of `obj` the person may answer, with how."""
@@ -218,10 +196,7 @@ class FinalSignatureAdmin(_ReadOnlyAdmin):
     list_select_related = ["final__request", "department", "signed_by", "on_behalf_of"]
     fields = [*list_display, "comment"]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        visible = request_permissions.visible_requests(request.user)
-        return super().get_queryset(request).filter(final__request__in=visible)
+    request_field = "final__request"
 
     @admin.display(description=_("request"), ordering="final__request__number")
     def request_link(self, obj):
@@ -234,13 +209,13 @@ class FinalSignatureAdmin(_ReadOnlyAdmin):
     @admin.display(description=_("final acceptance"))
     def final_link(self, obj):
         url = reverse("admin:review_app_finalacceptance_change", args=[obj.final_id])
-        return format_html('<a href="{}">{}</a>', url, gettext("Open"))
+        return portal_link(url, gettext("Open"))
 
 
 # --- the retrospective ---------------------------------------------------------------------
 
 
-class RetrospectiveActionInline(_ReadOnlyInline):
+class RetrospectiveActionInline(ReadOnlyInline):
     model = RetrospectiveAction
     fields = ["position", "description", "department"]
     readonly_fields = fields
@@ -249,7 +224,7 @@ class RetrospectiveActionInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("department")
 
 
-class DepartmentContributionInline(_ReadOnlyInline):
+class DepartmentContributionInline(ReadOnlyInline):
     model = DepartmentContribution
     fields = ["department", "contribution"]
     readonly_fields = fields
@@ -281,10 +256,6 @@ class RetrospectiveAdmin(_ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [RetrospectiveActionInline, DepartmentContributionInline]
 
-    def get_queryset(self, request):
-        visible = request_permissions.visible_requests(request.user)
-        return super().get_queryset(request).filter(request__in=visible)
-
     @admin.display(description=_("goals: target against actual"))
     def goals_vs_actual(self, obj):
         rows = selectors.goal_rows(Goal.objects.filter(request=obj.request_id))
@@ -315,8 +286,4 @@ class RetrospectiveAdmin(_ReadOnlyAdmin):
 
     @admin.display(description=_("retrospective page"))
     def portal_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("review_app:retrospective", args=[obj.request_id]),
-            gettext("Open in the portal"),
-        )
+        return portal_link(reverse("review_app:retrospective", args=[obj.request_id]))

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
 from collab import errors
-from collab.admin import ServiceAdminMixin, ServiceTransitionsAdminMixin
+from collab.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdminMixin,
+    ServiceTransitionsAdminMixin,
+    StateLogInlineMixin,
+    portal_link,
+)
 from collab.formats import join_list
-from requests_app import permissions as request_permissions
-from requests_app.admin import ArchivedCaseAdminMixin
+from requests_app.admin import ArchivedCaseAdminMixin, VisibleRequestsMixin
 
 from ..choices import SuggestionState
 from ..models import Feedback, FeedbackInvitation, Suggestion, SuggestionEvent
@@ -100,9 +105,7 @@ class FeedbackAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.ModelAdmin)
 
     @admin.display(description=_("portal page"))
     def portal_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>', obj.get_absolute_url(), gettext("Open in the portal")
-        )
+        return portal_link(obj.get_absolute_url())
 
     def save_model(self, request, obj, form, change):
         """Hand the handling to the service; the form never saves the row itself."""
@@ -118,7 +121,7 @@ class FeedbackAdmin(ArchivedCaseAdminMixin, ServiceAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(FeedbackInvitation)
-class FeedbackInvitationAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
+class FeedbackInvitationAdmin(ArchivedCaseAdminMixin, VisibleRequestsMixin, ReadOnlyAdmin):
     """Who was asked for feedback on which case, and when they answered (read-only)."""
 
     list_display = ["request", "user", "created_at", "answered_at"]
@@ -127,19 +130,6 @@ class FeedbackInvitationAdmin(ArchivedCaseAdminMixin, admin.ModelAdmin):
     search_fields = ["request__number", "request__name", "user__username", "user__full_name"]
     fields = ["request", "user", "created_at", "answered_at"]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        visible = request_permissions.visible_requests(request.user)
-        return super().get_queryset(request).filter(request__in=visible)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- suggestions -----------------------------------------------------------------------------
@@ -180,45 +170,18 @@ TRANSITION_LABELS = {
 }
 
 
-class SuggestionEventInline(admin.TabularInline):
+class SuggestionEventInline(StateLogInlineMixin, ReadOnlyInline):
     model = SuggestionEvent
+    state_choices = SuggestionState
     verbose_name_plural = _("history")
-    extra = 0
-    can_delete = False
     fields = ["at", "transition", "from_label", "to_label", "by", "text"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
 
-    @admin.display(description=_("comment"))
-    def text(self, obj):
-        """The line's system text in the reader's language · the person's comment."""
-        return obj.text
-
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("review_app.view_suggestion")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @staticmethod
-    def _label(value: str) -> str:
-        return SuggestionState(value).label if value in SuggestionState.values else value
-
-    @admin.display(description=_("from"))
-    def from_label(self, obj):
-        return self._label(obj.from_state)
-
-    @admin.display(description=_("to"))
-    def to_label(self, obj):
-        return self._label(obj.to_state)
 
 
 @admin.register(Suggestion)
@@ -273,9 +236,7 @@ class SuggestionAdmin(ServiceTransitionsAdminMixin, FSMAdminMixin, admin.ModelAd
 
     @admin.display(description=_("portal page"))
     def portal_page(self, obj):
-        return format_html(
-            '<a href="{}">{}</a>', obj.get_absolute_url(), gettext("Open in the portal")
-        )
+        return portal_link(obj.get_absolute_url())
 
     # Transitions: offered through permissions, run through the service
 

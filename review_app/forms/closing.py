@@ -6,11 +6,13 @@ ValidationErrors are shown next to the fields they name (`add_service_error`).
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from collab.forms import BootstrapMixin
+from collab.forms import BootstrapMixin, text_field
 from collab.models import Department
 from requests_app.forms import DepartmentChoiceField, RowForm, RowFormSet
 
@@ -24,14 +26,7 @@ def _label(model, name: str):
     return model._meta.get_field(name).verbose_name
 
 
-def _text(label, *, required: bool = False, rows: int = 3, **attrs) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=TEXT_MAX,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": rows, **attrs}),
-    )
+_text = partial(text_field, required=False, max_length=TEXT_MAX)
 
 
 class FinalOpenForm(BootstrapMixin, forms.Form):

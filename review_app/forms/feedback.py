@@ -7,12 +7,13 @@ ValidationErrors are shown next to the fields they name (`add_service_error`).
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from collab.forms import BootstrapMixin
+from collab.forms import BootstrapMixin, text_field
 from collab.models import Department
 
 from ..choices import FeedbackKind, SuggestionState
@@ -26,14 +27,7 @@ def _label(model, field: str):
     return capfirst(model._meta.get_field(field).verbose_name)
 
 
-def _text(label, *, required: bool = True, rows: int = 3, **attrs) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=required,
-        max_length=TEXT_MAX,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": rows, **attrs}),
-    )
+_text = partial(text_field, max_length=TEXT_MAX)
 
 
 class _Form(BootstrapMixin, forms.Form):

@@ -31,10 +31,10 @@ Decisions:
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
 
 from collab import selectors as org
 from collab.models import Department, User
+from collab.permissions import get_or_404
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
 from requests_app.models import CollabRequest
@@ -71,10 +71,7 @@ def visible_feedback(user: User, queryset: QuerySet | None = None) -> QuerySet[F
 
 
 def get_visible_feedback_or_404(user: User, pk, queryset: QuerySet | None = None) -> Feedback:
-    try:
-        return visible_feedback(user, queryset).get(pk=pk)
-    except (Feedback.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return get_or_404(visible_feedback(user, queryset), pk)
 
 
 def can_view_feedback(user: User, feedback: Feedback) -> bool:
@@ -119,10 +116,7 @@ def visible_suggestions(user: User, queryset: QuerySet | None = None) -> QuerySe
 
 
 def get_visible_suggestion_or_404(user: User, pk, queryset: QuerySet | None = None) -> Suggestion:
-    try:
-        return visible_suggestions(user, queryset).get(pk=pk)
-    except (Suggestion.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return get_or_404(visible_suggestions(user, queryset), pk)
 
 
 def can_create_suggestion(user: User) -> bool:

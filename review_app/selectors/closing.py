@@ -410,13 +410,19 @@ def _task_rows(request: CollabRequest) -> list[TaskRow]:
     return rows
 
 
-def final_sheet(*, user: User, request_pk) -> FinalSheet:
-    """Return the 成果驗收確認單 of a request `user` can see: its latest round."""
-    request = permissions.get_visible_or_404(
+def _sheet_request(user: User, request_pk) -> CollabRequest:
+    """Return the request a printed sheet is of, with what its heading shows; 404 when
+    `user` may not see it."""
+    return permissions.get_visible_or_404(
         user,
         request_pk,
         CollabRequest.objects.select_related("initiating_department", "initiator"),
     )
+
+
+def final_sheet(*, user: User, request_pk) -> FinalSheet:
+    """Return the 成果驗收確認單 of a request `user` can see: its latest round."""
+    request = _sheet_request(user, request_pk)
     rounds = final_rounds(request)
     final = rounds[0] if rounds else None
     return FinalSheet(
@@ -430,11 +436,7 @@ def final_sheet(*, user: User, request_pk) -> FinalSheet:
 
 def retrospective_sheet(*, user: User, request_pk) -> RetrospectiveView:
     """Return the 復盤報告 of a request `user` can see; 404 when it has none yet."""
-    request = permissions.get_visible_or_404(
-        user,
-        request_pk,
-        CollabRequest.objects.select_related("initiating_department", "initiator"),
-    )
+    request = _sheet_request(user, request_pk)
     view = retrospective_view(request)
     if view is None:
         raise Http404

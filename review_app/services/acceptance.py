@@ -55,7 +55,7 @@ from collab import calendar, events, notifications
 from collab import selectors as org
 from collab.errors import Conflict
 from collab.models import Department, User
-from collab.warnings import DAILY, Hit, People, RuleSpec, day_text, link
+from collab.warnings import Hit, People, RuleSpec, day_text, link
 from collab.warnings import register as register_rule
 from requests_app import services as request_services
 from requests_app.choices import RequestState
@@ -521,19 +521,11 @@ def recompute_due_dates() -> int:
     Called when an administrator changes a holiday or a make-up workday. One calendar
     lookup per submission day and one UPDATE per new due date.
     """
-    due_on: dict[dt.date, dt.date] = {}
-    moves: dict[dt.date, list[int]] = defaultdict(list)
-    for acceptance in TaskAcceptance.objects.filter(outcome=AcceptanceOutcome.OPEN).only(
-        "pk", "submitted_at", "due_date"
-    ):
-        start = timezone.localdate(acceptance.submitted_at)
-        if start not in due_on:
-            due_on[start] = calendar.add_working_days(start, ANSWER_WORKING_DAYS)
-        if due_on[start] != acceptance.due_date:
-            moves[due_on[start]].append(acceptance.pk)
-    for due, ids in moves.items():
-        TaskAcceptance.objects.filter(pk__in=ids).update(due_date=due)
-    return sum(len(ids) for ids in moves.values())
+    return calendar.due_dates_follow(
+        TaskAcceptance.objects.filter(outcome=AcceptanceOutcome.OPEN),
+        start="submitted_at",
+        days=ANSWER_WORKING_DAYS,
+    )
 
 
 # --- demo --------------------------------------------------------------------------------
@@ -581,7 +573,6 @@ def register() -> None:
         RuleSpec(
             code="acceptance_overdue",
             label=gettext_lazy("Acceptance answer overdue"),
-            cadence=DAILY,
             model=Task,
             scan=scan_acceptance_overdue,
             message=acceptance_overdue_message,

@@ -202,8 +202,10 @@ def _lock_signature(signature: FinalSignature) -> tuple[CollabRequest, FinalSign
 
 
 def _decide(
-    signature: FinalSignature, by: User, decision: str, comment: str
+    signature: FinalSignature, by: User, decision: str, comment: str, *, kind: str
 ) -> tuple[CollabRequest, FinalSignature, org.Actor]:
+    """Record a department's answer on the locked signature and log it on the request's
+    timeline as `kind`; return the request, the signature and who acted."""
     request, signature = _lock_signature(signature)
     actor = org.department_actor(user=by, department=signature.department)
     if actor is None:
@@ -235,6 +237,14 @@ def _decide(
     signature.on_behalf_of = actor.on_behalf_of
     signature.signed_at = timezone.now()
     signature.save(update_fields=["decision", "comment", "signed_by", "on_behalf_of", "signed_at"])
+    request_services.event_log(
+        request=request,
+        kind=kind,
+        by=actor.user,
+        on_behalf_of=actor.on_behalf_of,
+        department=signature.department,
+        comment=comment,
+    )
     return request, signature, actor
 
 
@@ -246,16 +256,10 @@ def final_sign(*, signature: FinalSignature, by: User, comment: str = "") -> Fin
     initiator is told.
     """
     comment = (comment or "").strip()
-    request, signature, actor = _decide(signature, by, SignatureDecision.SIGNED, comment)
-    final = signature.final
-    request_services.event_log(
-        request=request,
-        kind=EventKind.FINAL_SIGNED,
-        by=actor.user,
-        on_behalf_of=actor.on_behalf_of,
-        department=signature.department,
-        comment=comment,
+    request, signature, actor = _decide(
+        signature, by, SignatureDecision.SIGNED, comment, kind=EventKind.FINAL_SIGNED
     )
+    final = signature.final
     if final.signatures.filter(decision=SignatureDecision.PENDING).exists():
         return signature
     final.outcome = FinalOutcome.SIGNED
@@ -289,19 +293,13 @@ def final_refuse(*, signature: FinalSignature, by: User, reason: str) -> FinalSi
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the department does not sign.")})
-    request, signature, actor = _decide(signature, by, SignatureDecision.REFUSED, reason)
+    request, signature, actor = _decide(
+        signature, by, SignatureDecision.REFUSED, reason, kind=EventKind.FINAL_RETURNED
+    )
     final = signature.final
     final.outcome = FinalOutcome.RETURNED
     final.closed_at = signature.signed_at
     final.save(update_fields=["outcome", "closed_at"])
-    request_services.event_log(
-        request=request,
-        kind=EventKind.FINAL_RETURNED,
-        by=actor.user,
-        on_behalf_of=actor.on_behalf_of,
-        department=signature.department,
-        comment=reason,
-    )
     notifications.notify(
         event="closing_final_returned",
         recipients=[request.initiator],

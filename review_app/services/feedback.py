@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -209,14 +210,20 @@ def feedback_handle(
 
 
 def suggestion_event_log(
-    *, suggestion: Suggestion, transition: str, by: User, from_state: str, comment: str = ""
+    *,
+    suggestion: Suggestion,
+    transition: str,
+    by: User,
+    from_state: str,
+    to_state: str | None = None,
+    comment: str = "",
 ) -> SuggestionEvent:
-    """Write one line of the suggestion's history."""
-    return SuggestionEvent.objects.create(
+    """Write one line of the suggestion's history (collab.models.StateLog.write)."""
+    return SuggestionEvent.write(
         suggestion=suggestion,
         transition=transition,
         from_state=from_state,
-        to_state=suggestion.state,
+        to_state=suggestion.state if to_state is None else to_state,
         by=by,
         comment=comment,
     )
@@ -366,9 +373,9 @@ def suggestion_transition(
         locked,
         name,
         fields=fields,
-        log=lambda from_state, to_state: suggestion_event_log(
-            suggestion=locked, transition=name, by=by, from_state=from_state, comment=comment
-        ),
+        log=partial(suggestion_event_log, suggestion=locked),
+        by=by,
+        comment=comment,
     )
     from_state = event.from_state
     notifications.notify(

@@ -116,12 +116,7 @@ def answer(request, pk):
         return again()
     try:
         answered = services.acceptance_answer(
-            verdict=verdict,
-            by=request.user,
-            decision=form.cleaned_data["decision"],
-            reason=form.cleaned_data["reason"],
-            rectify_due_at=form.rectify_due_at(),
-            earlier_confirmed=form.cleaned_data["confirm_earlier"],
+            verdict=verdict, by=request.user, **form.answer_values()
         )
     except ValidationError as exc:
         form.add_service_error(exc)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from collab import errors
 from collab.errors import ServiceError
 from collab.models import Department
+from collab.paging import paginate
 from collab.permissions import require
 from requests_app import permissions as request_permissions
 
@@ -43,18 +43,13 @@ def knowledge(request):
     )
     values = filters.values()
     entries = selectors.knowledge_base(user=user, **values)
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "review_app/archive/knowledge.html",
         {
             "filters": filters,
             "values": values,
-            "page": page,
-            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
-            "query": query.urlencode(),
+            **paginate(request, entries, PAGE_SIZE),
             "searched": any(values.values()),
         },
     )

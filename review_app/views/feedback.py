@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from collab import errors
 from collab import selectors as org
 from collab.errors import ServiceError
+from collab.paging import paginate
 from collab.permissions import require
 from requests_app import permissions as request_permissions
 from requests_app.choices import RequestState
@@ -50,17 +50,6 @@ TRANSITION_LABELS = {
     "reject": gettext_lazy("Do not adopt"),
     "implement": gettext_lazy("Mark as implemented"),
 }
-
-
-def _page(request, queryset):
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {
-        "page": page,
-        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
-        "query": query.urlencode(),
-    }
 
 
 # --- feedback: my forms ---------------------------------------------------------------
@@ -99,7 +88,7 @@ def feedback_list(request):
         request,
         "review_app/feedback/list.html",
         {
-            **_page(request, queryset),
+            **paginate(request, queryset, PAGE_SIZE),
             "form": form,
             "filtered": any(request.GET.get(k) for k in form.fields),
             "can_handle": permissions.can_handle_feedback(request.user),
@@ -253,7 +242,7 @@ def suggestion_list(request):
         request,
         "review_app/feedback/suggestion_list.html",
         {
-            **_page(request, queryset),
+            **paginate(request, queryset, PAGE_SIZE),
             "filters": filters,
             "states": SuggestionState.choices,
             "can_create": permissions.can_create_suggestion(request.user),

@@ -54,7 +54,7 @@ from requests_app.choices import RequestState, ReviewDecision
 from requests_app.models import CollabRequest, DepartmentReview, RequestDepartment
 from tasks_app import deadlines
 from tasks_app import permissions as task_permissions
-from tasks_app.choices import OPEN_TASK_STATES, RiskLevel, TaskState
+from tasks_app.choices import OPEN_TASK_STATES, RaciRole, RiskLevel, TaskState
 from tasks_app.models import Task, TaskAssignment
 
 # --- the period ------------------------------------------------------------------------
@@ -648,7 +648,9 @@ def task_list(f: DashboardFilter, metric: str, *, sort: str = DEFAULT_TASK_SORT,
         )
     # The Responsible person's name comes with the row (a subquery, not a prefetch), so
     # the list takes as many queries with no rows as with many.
-    responsible = TaskAssignment.objects.filter(task=OuterRef("pk"), role="R").order_by()
+    responsible = TaskAssignment.objects.filter(
+        task=OuterRef("pk"), role=RaciRole.RESPONSIBLE
+    ).order_by()
     return (
         queryset.select_related("request", "responsible_department")
         .annotate(

@@ -285,7 +285,8 @@ class Deadlines:
         self.today = timezone.localdate(self.now)
         self._rules = rules
         self._thresholds = thresholds
-        self._days_since: dict[dt.date, int] = {}
+        self._days_since: dict[dt.date, int] = {self.today: 0}
+        self._walked = self.today  # days_since is known from here to today
 
     @cached_property
     def thresholds(self) -> Thresholds:
@@ -334,9 +335,17 @@ class Deadlines:
     def days_since(self, day: dt.date) -> int:
         """Return the working days after `day` up to today: how many days a task has
         gone without an update since one on `day` (Tuesday's is 3 days old on Friday).
-        Remembered per day: a scan asks for many tasks."""
-        if day not in self._days_since:
-            self._days_since[day] = self.calendar.between(day, self.today)
+        A scan asks for many tasks' days: the count is walked back from today once, a day
+        at a time, as far as the earliest day asked, and remembered for every day passed
+        (days_since(d - 1) = days_since(d) + 1 if d is a working day)."""
+        if day >= self.today:
+            return 0
+        walked, count = self._walked, self._days_since[self._walked]
+        while walked > day:
+            count += self.calendar.is_workday(walked)
+            walked -= dt.timedelta(days=1)
+            self._days_since[walked] = count
+        self._walked = min(self._walked, walked)
         return self._days_since[day]
 
     # --- the checks ---

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from collab import calendar
 from collab import warnings as engine
 from collab.models import WarningRule
 from portfolio_app.selectors import analysis
@@ -301,3 +303,14 @@ def test_each_condition_selects_exactly_the_tasks_its_check_flags(time_machine, 
     # The grid is not trivial: each verdict holds for some task at some moment.
     late_now = Deadlines(now=at(D(2026, 3, 11), 10))
     assert all(any(getattr(late_now, f"is_{n}")(t) for t in rows) for n in checks)
+
+
+def test_days_since_agrees_with_the_calendar_whatever_order_the_days_are_asked_in():
+    """The scan's remembered walk back from today gives calendar.working_days_between
+    for every day, asked out of order, across weekends and a holiday, and 0 from today on."""
+    today = dt.date(2026, 10, 14)  # a Wednesday, a week after the National Day holiday
+    verdicts = Deadlines(now=timezone.make_aware(dt.datetime.combine(today, dt.time(10))))
+    days = [today - dt.timedelta(days=n) for n in (3, 0, 20, 1, 9, 35, 12, 2, 35, 40)]
+    days.append(today + dt.timedelta(days=2))
+    for day in days:
+        assert verdicts.days_since(day) == calendar.working_days_between(day, today), day

@@ -41,6 +41,8 @@ class Machine:
       run before the state is compared, so that its words come first.
     - `related`: select_related of the locked read (locks those rows too: a task's
       request, so that an archiving cannot commit meanwhile).
+    - `lock_of`: the tables FOR UPDATE OF locks when `related` rows must stay unlocked
+      (a suggestion's proposer).
     """
 
     model: type[models.Model]

@@ -32,10 +32,9 @@ from .errors import Conflict, Refused
 class Machine:
     """A model's state machine as the services move it, and the words of its refusals.
 
-    - `moved(locked)`: the Conflict's text when the state is no longer the one seen;
-      by default "Someone else acted on this <verbose name> first: it is now “…”".
-    - `raced()`: the Conflict's text when the save finds the row changed meanwhile (by
-      default the same without the state).
+    A Conflict names the model ("Someone else acted on this <verbose name> first: it
+    is now “…”"), when the state is no longer the one seen or the save finds the row
+    changed meanwhile.
     - `refusal(row, name)`: the Refused's text when transition `name` may not run now.
     - `check(locked)`: refuses what the locked row's case forbids (an archived case);
       run before the state is compared, so that its words come first.
@@ -49,8 +48,6 @@ class Machine:
     conflict: type[Conflict]
     refused: type[Refused]
     refusal: Callable[[models.Model, str], str]
-    moved: Callable[[models.Model], str] | None = None
-    raced: Callable[[], str] | None = None
     check: Callable[[models.Model], None] | None = None
     related: Sequence[str] = field(default_factory=tuple)
     lock_of: Sequence[str] | None = None
@@ -74,7 +71,7 @@ class Machine:
             self.check(locked)
         expected = row.state if expected_state is None else expected_state
         if locked.state != expected:
-            raise self.conflict(self.moved(locked) if self.moved else self._moved(locked))
+            raise self.conflict(self._moved(locked))
         return locked
 
     def _moved(self, locked: models.Model) -> str:
@@ -128,5 +125,5 @@ class Machine:
         try:
             locked.save(update_fields=["state", "updated_at", *fields])
         except ConcurrentTransition as exc:
-            raise self.conflict(self.raced() if self.raced else self._raced()) from exc
+            raise self.conflict(self._raced()) from exc
         return log(transition=name, from_state=from_state, to_state=locked.state, **event)

@@ -34,9 +34,6 @@ from .choices import AskStatus, RaciRole, TaskState
 from .deadlines import Deadlines
 from .models import CollabAsk, Task, TaskAssignment
 
-WORKING = list(deadlines.WORKING)
-
-
 # What the texts, the links and the people of a warning read of a task; the other
 # columns stay in the database (`make bench` scans 100k open tasks).
 TASK_FIELDS = (
@@ -174,7 +171,7 @@ def scan_last_hours(rule, now):
     hours = rule.hours if rule.hours is not None else 6
     tasks = _tasks(
         Task.objects.filter(
-            state__in=WORKING, due_at__gt=now, due_at__lte=now + dt.timedelta(hours=hours)
+            state__in=deadlines.WORKING, due_at__gt=now, due_at__lte=now + dt.timedelta(hours=hours)
         )
     )
     return _hits(

@@ -19,7 +19,7 @@ from collab.ratelimits import rate_limited
 
 from ..forms.dashboard import DashboardFilterForm, requested_period
 from ..selectors import dashboard as selectors
-from . import analysis
+from .analysis import picker_context
 
 LIST_PAGE_SIZE = 25
 LATE_SHOWN = 10
@@ -129,7 +129,7 @@ def dashboard(request):
             "charts": _chart_data(summary),
             "is_scoped": f.scope is not None,
             "filter_query": f.query(),
-            **analysis.picker_context(request.user),
+            **picker_context(request.user),
         },
     )
 

@@ -31,7 +31,7 @@ from ..models import FinalSignature
 from ..permissions import closing as permissions
 from ..selectors import closing as selectors
 from ..services import closing as services
-from . import case_page
+from .case_page import render_case
 
 
 def suggestion_url(action_pk: int) -> str | None:
@@ -103,7 +103,7 @@ def case_context(user, collab_request, *, bound: dict | None = None) -> dict:
 def _render_case(request, collab_request, *, bound: dict, status: int = 200):
     """Show the case page again, this panel with the refused form as typed."""
     own = case_context(request.user, collab_request, bound=bound)
-    return case_page.render_case(request, collab_request, own=("closing", own), status=status)
+    return render_case(request, collab_request, own=("closing", own), status=status)
 
 
 @require_POST

@@ -5,10 +5,11 @@
 
 1. Data. Two databases on BENCH_PG_URL (default the local server as postgres):
    collab_bench_1k (100 requests, 1,000 tasks) and collab_bench_100k (10,000 requests,
-   100,000 tasks, 300,000 progress updates), migrated and filled by `manage.py
-   seed_scale`. Each remembers what filled it (table bench_seed: the seed parameters
-   and the row counts after seeding); a later run migrates and reuses a database whose
-   record and counts still match, and drops and refills one that does not.
+   100,000 tasks, 300,000 progress updates, about 50,000 meetings and 150,000 action
+   items), migrated and filled by `manage.py seed_scale`. Each remembers what filled it
+   (table bench_seed: the seed parameters and the row counts after seeding); a later run
+   migrates and reuses a database whose record and counts still match, and drops and
+   refills one that does not.
 2. Pages. For each size a fresh Python process (benchmarks/settings.py: DEBUG off, so
    templates are cached as in production) logs people in with django.test.Client and
    times each page in-process: warm-up runs first, then the median wall time of --runs
@@ -88,6 +89,8 @@ COUNTED = {
     "users": "collab_user",
     "asks": "tasks_app_collabask",
     "acceptances": "review_app_taskacceptance",
+    "meetings": "meetings_app_meeting",
+    "action_items": "meetings_app_actionitem",
 }
 
 
@@ -481,6 +484,22 @@ def _viewer(request, fallback):
     return user if user is not None and user.is_active else fallback
 
 
+def _case_meeting(case):
+    """The case's meeting with filed minutes and the most action items (the latest of
+    those): its page and its 溝通記錄表 are timed."""
+    from django.db.models import Count
+
+    from meetings_app.choices import MeetingState
+    from meetings_app.models import Meeting
+
+    return (
+        Meeting.objects.filter(request=case, state=MeetingState.MINUTES_FILED)
+        .annotate(n_actions=Count("actions"))
+        .order_by("-n_actions", "-starts_at", "pk")
+        .first()
+    )
+
+
 def measure(
     size: str, runs: int, pdf_runs: int, warmup: int, explain: bool, like: dict | None
 ) -> dict:
@@ -556,6 +575,36 @@ def measure(
     else:
         for key, label in (("request_page", "request page"), ("board", "board 需求看板")):
             missing(key, label, "page", "no data: no request in progress")
+    add(
+        "admin_meetings_head",
+        "admin meeting list (head)",
+        "page",
+        pages.fetcher(head, "/admin/meetings_app/meeting/"),
+    )
+    meeting = _case_meeting(case) if case is not None else None
+    if case is not None:
+        viewer = _viewer(case, pmo)
+        add(
+            "meetings_list",
+            "meetings of the request",
+            "page",
+            pages.fetcher(viewer, reverse("meetings_app:request", args=[case.pk])),
+        )
+    else:
+        missing("meetings_list", "meetings of the request", "page", "no data: no request")
+    if meeting is not None:
+        notes["meeting"] = (
+            f"meeting {meeting.pk} of the case ({meeting.kind}, {meeting.n_actions} action "
+            "items, minutes filed)"
+        )
+        add(
+            "meeting_page",
+            "meeting page",
+            "page",
+            pages.fetcher(_viewer(case, pmo), reverse("meetings_app:detail", args=[meeting.pk])),
+        )
+    else:
+        missing("meeting_page", "meeting page", "page", "no data: no meeting with minutes")
 
     now = timezone.now()
     rules = collab_warnings.rules_ensure()
@@ -610,6 +659,19 @@ def measure(
     else:
         for key, label in (("pdf_final", "PDF 成果驗收確認單"), ("pdf_retro", "PDF 復盤報告")):
             missing(key, label, "pdf", "no data: no completed case with its final acceptance")
+    if meeting is not None:
+        pdfs.append(
+            (
+                "pdf_minutes",
+                "PDF 溝通記錄表",
+                _viewer(case, pmo),
+                "meetings_app:minutes-pdf",
+                [meeting.pk],
+                "",
+            )
+        )
+    else:
+        missing("pdf_minutes", "PDF 溝通記錄表", "pdf", "no data: no meeting with minutes")
     last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     pdfs.append(
         (
@@ -1103,7 +1165,7 @@ def report(small: dict, large: dict) -> list[str]:
     say("×bare: the page's time over the bare page's, both at the large size.")
     say()
     say("Who and what was measured (the large size takes the nearest to the small one's):")
-    for key in ("pmo", "head", "staff", "case", "closed", "scan", "open"):
+    for key in ("pmo", "head", "staff", "case", "meeting", "closed", "scan", "open"):
         say(f"  {key:<7}{SMALL:>5}: {small['notes'].get(key, '— none —')}")
         say(f"  {'':<7}{LARGE:>5}: {large['notes'].get(key, '— none —')}")
     say()

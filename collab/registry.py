@@ -1,8 +1,9 @@
 """Everything the apps plug into lower layers, in one place (NetBox's netbox/registry.py).
 
-A lower app never imports a higher one (collab < requests_app < tasks_app < review_app <
-portfolio_app). Where a lower layer needs a later stage's rule or reaction, the later
-app registers it here from its AppConfig.ready(), and the lower layer reads the store.
+A lower app never imports a higher one (collab < requests_app < tasks_app < meetings_app <
+review_app < portfolio_app). Where a lower layer needs a later stage's rule or reaction,
+the later app registers it here from its AppConfig.ready(), and the lower layer reads
+the store.
 Each store is named below, so that one file shows every extension point; the modules
 that own a store (requests_app.guards, requests_app.hooks, tasks_app.hooks,
 collab.calendar, collab.demo, collab.warnings, collab.services) keep their typed
@@ -41,13 +42,19 @@ registry = Registry(
         "after_confirm": [],
         "after_complete": [],
         # tasks_app.hooks: hook(task=, by=, deliverables=) inside a submission; and
-        # hook(user, task, **extra) -> dict adding panels and actions to the task page.
+        # hook(user, task, **extra) -> dict adding panels and actions to the task page;
+        # hook(user, deadlines) -> dict adding sections to 我的任務; and
+        # hook(request, user, deadlines) -> dict adding panels to a request's board.
         "after_submit": [],
         "task_page": [],
+        "my_work": [],
+        "board_extras": [],
         # collab.calendar: hook() after an administrator changes a holiday or 補班 day.
         "calendar_change": [],
-        # collab.warnings: code -> RuleSpec of a warning rule.
+        # collab.warnings: code -> RuleSpec of a warning rule; code -> the extra scans
+        # a higher app adds to a rule (meetings_app's action items under the task rules).
         "warning_rules": {},
+        "warning_extras": {},
         # collab.demo: (order, seeder) of each app's demo data; tasks_app.demo: how a
         # demo delivery gets accepted (review_app's procedure).
         "demo_seeders": [],
@@ -60,6 +67,9 @@ registry = Registry(
         "event_renderers": {},
         # collab.outbox: kind -> Channel (build and mark delivered) of outgoing messages.
         "outbox_channels": {},
+        # meetings_app: hook(action=, by=, reason=) inside the transaction that marks an
+        # action item 需升級 (the escalation ladder of a later issue registers here).
+        "action_escalated": [],
     }
 )
 

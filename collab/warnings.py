@@ -6,8 +6,9 @@ the objects concerned (by state and deadline, on indexes, in a bounded number of
 queries) and says who plays which role for each. The engine here knows no app.
 
 A run:
-1. asks every active rule of the cadence (daily or hourly) for its hits, and writes
-   each hit's text from the rule's message, translated once per run;
+1. asks every active rule of the cadence (daily or hourly) for its hits (its own scan's,
+   then those of the extra scans a higher app added with register_extra), and writes
+   each hit's text from the rule's message (or the hit's own), translated once per run;
 2. writes one WarningItem per (rule, object, period, recipient) with INSERT ... ON
    CONFLICT DO NOTHING and keeps only the rows this run inserted, so a second run, or
    a second beat process at the same moment, sends nothing twice;
@@ -57,13 +58,19 @@ ROLES = ("responsible", "accountable", "head", "initiator", "pmo")
 class Hit:
     """One object a rule found: its id, the people in each role (user ids, as People
     gives them: the engine knows which are active), the values its text reads and its
-    link. No model instance: `make bench` scans 100k open tasks."""
+    link. No model instance: `make bench` scans 100k open tasks.
+
+    A hit of an extra scan (register_extra) is of another model than the rule's: it
+    names its model, so that its warning points at that object, and its own message,
+    called like RuleSpec.message."""
 
     object_id: int
     people: dict[str, Sequence[int]]
     values: dict = field(default_factory=dict)
     url: str = ""
     period: str | None = None  # default: the run's day (daily) or hour (hourly)
+    model: type[models.Model] | None = None  # default: the rule's
+    message: Callable[[int | None], str] | None = None  # default: the rule's
 
 
 @dataclass(frozen=True)
@@ -271,12 +278,30 @@ def moment_text(value: dt.datetime | None) -> str:
 
 
 _registry: dict[str, RuleSpec] = registry_store["warning_rules"]
+_extras: dict[str, list] = registry_store["warning_extras"]
 
 
 def register(*specs: RuleSpec) -> None:
     """Register an app's rules (its AppConfig.ready)."""
     for spec in specs:
         _registry[spec.code] = spec
+
+
+def register_extra(code: str, scan: Callable[[WarningRule, dt.datetime], Iterable[Hit]]) -> None:
+    """Let a higher app's `scan` find more objects under the rule `code` (its AppConfig.
+    ready): the same admin row, thresholds and recipients, one rule. Its hits name their
+    own model and message (Hit.model, Hit.message); meetings_app's action items are
+    due soon, stale and overdue as tasks are."""
+    scans = _extras.setdefault(code, [])
+    if scan not in scans:
+        scans.append(scan)
+
+
+def _scans(code: str, spec: RuleSpec, rule: WarningRule, now: dt.datetime) -> Iterable[Hit]:
+    """The hits of the rule's own scan, then those of its extra scans."""
+    yield from spec.scan(rule, now)
+    for scan in _extras.get(code, ()):
+        yield from scan(rule, now)
 
 
 def registry() -> dict[str, RuleSpec]:
@@ -359,21 +384,31 @@ def find(*, now: dt.datetime, cadences: Iterable[str]) -> list[Finding]:
             roles = _roles(rule)
             rule_pmo = pmo if rule.to_pmo else []
             formats: dict[int | None, str] = {}
+            own_formats: dict[tuple, str] = {}  # (message, n) of the extra scans' hits
             count = spec.count
             add, new = findings.append, tuple.__new__
-            for hit in spec.scan(rule, now):
+            for hit in _scans(code, spec, rule, now):
                 recipients = _recipients(roles, hit, rule_pmo, active)
                 if not recipients:
                     continue
                 n = hit.values[count] if count else None
-                if n not in formats:
-                    formats[n] = spec.message(n)
-                text = formats[n] % hit.values
+                if hit.message is None:
+                    if n not in formats:
+                        formats[n] = spec.message(n)
+                    text = formats[n] % hit.values
+                else:
+                    key = (hit.message, n)
+                    if key not in own_formats:
+                        own_formats[key] = hit.message(n)
+                    text = own_formats[key] % hit.values
+                kind = content_type
+                if hit.model is not None:
+                    kind = ContentType.objects.get_for_model(hit.model).pk  # cached
                 # tuple.__new__: a NamedTuple's own __new__ is Python, 190k times over
                 add(
                     new(
                         Finding,
-                        (code, content_type, hit.object_id, hit.period or period, text, hit.url,
+                        (code, kind, hit.object_id, hit.period or period, text, hit.url,
                          recipients),
                     )
                 )  # fmt: skip

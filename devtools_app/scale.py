@@ -1,7 +1,9 @@
 """Scale data for the bench, the dashboard and the analysis report (issue 7, `seed_scale`).
 
 `seed_scale(requests=10_000, tasks=100_000, updates=300_000)` writes a company's three
-years of collaboration in one transaction, in well under three minutes on PostgreSQL:
+years of collaboration in one transaction, in under three minutes on PostgreSQL (on a
+busy two-core machine: about 80 s without the meetings, 140 s with their 1.3 million
+rows; most of the difference is COPY and the foreign-key checks at commit):
 
 - an organisation of its own: SCALE_DEPARTMENTS (16 departments under three centres,
   code prefix ``sc-``), 5–30 staff each, a head each (two with a co-head), a few
@@ -25,6 +27,20 @@ years of collaboration in one transaction, in well under three minutes on Postgr
   working days later; most are answered (some late), a few closed. Tasks still being
   worked on carry open asks too, many of them past their expected date (the ask_overdue
   rule's work);
+- meetings (about MEETINGS_PER_REQUEST per request, spread over the requests that were
+  confirmed, by how long they ran): a kick-off between 確認立項 and the start, a weekly
+  progress meeting (a MeetingSeries, most on Friday 16:00) while the work runs, with
+  the next one scheduled for a request in progress, and a review meeting at the final
+  acceptance; each with its departments, people and agenda. A past meeting has filed
+  minutes (version 1: the agenda items' discussion and conclusion, attendance with a
+  few absentees, the next meeting, and problems for some), mostly within hours, some
+  after more than 2 working days (the minutes_overdue rule's work); of a request still
+  open a few have none yet; a few were cancelled, and those after a request was
+  cancelled are. A request's meetings are all settled once it is closed;
+- action items (about ACTIONS_PER_MEETING per meeting, on the meetings with filed
+  minutes), opened when the minutes were filed, due 2–10 working days after the meeting
+  at 17:00, delivered and confirmed like tasks (some late, some still open and
+  overdue, a few escalated 需升級); all closed on a closed request;
 - the grants the services give: a guardian view grant per person with a RACI role on
   a request (CollabRequestUserObjectPermission), as tasks_app.services does.
 
@@ -54,6 +70,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import io
+import itertools
+import json
 import math
 import random
 import time
@@ -71,10 +89,33 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from collab import calendar
+from collab import calendar, events
 from collab import services as org_services
 from collab.choices import Role
 from collab.models import Delegation, Department, NumberSequence, User
+from meetings_app.choices import (
+    ActionState,
+    Attendance,
+    HolidayRule,
+    MeetingEventKind,
+    MeetingForm,
+    MeetingKind,
+    MeetingState,
+    MinutesState,
+    ProblemStatus,
+)
+from meetings_app.models import (
+    DEFAULT_ACTION_DUE_TIME,
+    ActionItem,
+    AgendaItem,
+    Meeting,
+    MeetingEvent,
+    MeetingSeries,
+    Minutes,
+    MinutesAttendance,
+    MinutesItem,
+    Problem,
+)
 from requests_app import services as request_services
 from requests_app.choices import Priority, RequestState, ReviewDecision
 from requests_app.models import (
@@ -132,6 +173,10 @@ YEARS = 3
 MAX_TASKS_PER_REQUEST = 30_000  # Task.sequence is a small integer
 ASK_SHARE = 0.08  # started tasks with 協作請求 made while they were worked on
 ANSWER_TAIL = 0.04  # deliveries whose acceptance answer comes days after it is due
+MEETINGS_PER_REQUEST = 5
+ACTIONS_PER_MEETING = 3
+MINUTES_LATE_SHARE = 0.08  # minutes filed after more than 2 working days
+MINUTES_MISSING_SHARE = 0.1  # past meetings of open requests with no minutes yet
 
 # (code, name, parent code or None, staff range); the centres come first.
 SCALE_DEPARTMENTS = [
@@ -242,6 +287,41 @@ CANCEL_REASONS = [
     "預算未獲核准,暫停辦理。",
     "業務方向調整,不再需要。",
 ]
+MEETING_TOPICS = {
+    MeetingKind.KICKOFF: "{name}協作啟動會",
+    MeetingKind.WEEKLY: "{name}週例會",
+    MeetingKind.REVIEW: "{name}成果評審會",
+}
+AGENDAS = {
+    MeetingKind.KICKOFF: ["協作目標與範圍確認", "任務分工表與 RACI 確認", "里程碑與溝通機制"],
+    MeetingKind.WEEKLY: ["上週行動項追蹤", "{topic}本週進展與卡點"],
+    MeetingKind.REVIEW: ["成果驗收結果說明", "遺留問題與後續維護", "復盤重點"],
+}
+DISCUSSIONS = [
+    "各部門同步目前進度,{topic}主要工作按計畫進行。",
+    "技術部評估所需工時,市場部說明客戶反饋的優先順序。",
+    "討論資料提供時程,確認各部門窗口與交付方式。",
+    "檢視上週行動項,兩項已完成,其餘持續追蹤。",
+]
+CONCLUSIONS = [
+    "依現行計畫推進,下週再確認。",
+    "優先處理客戶反饋的問題,其餘延至下一階段。",
+    "由負責部門於期限前提交成果,發起部門確認。",
+    "無異議,依討論結果執行。",
+]
+MEETING_ACTIONS = [
+    "提供{topic}相關資料",
+    "確認介面規格並回覆",
+    "補充{topic}驗收標準",
+    "評估所需人力與時程",
+    "整理問題清單並排定處理順序",
+    "協調測試環境與帳號",
+    "更新進度跟蹤表",
+]
+ACTION_DELIVERABLES = ["資料清單", "確認回覆郵件", "驗收標準文件", "人力評估表", "問題清單"]
+ABSENCE_NOTES = ["出差", "請假", "另有會議"]
+ROOMS = ["3F 會議室A", "5F 大會議室", "7F 會議室B"]
+MEETING_CANCEL_REASONS = ["與部門月會時間衝突,改期另議。", "主要議題已於線上確認,本週暫停。"]
 
 
 class ScaleDataExists(Exception):
@@ -268,6 +348,8 @@ class ScaleReport:
     open_asks: int = 0
     overdue_asks: int = 0
     overdue_acceptances: int = 0
+    meeting_states: dict[str, int] = field(default_factory=dict)
+    action_states: dict[str, int] = field(default_factory=dict)
 
 
 # --- the marker ---------------------------------------------------------------------------
@@ -300,15 +382,21 @@ def seed_scale(
     requests: int = DEFAULT_REQUESTS,
     tasks: int = DEFAULT_TASKS,
     updates: int | None = None,
+    meetings: int | None = None,
+    actions: int | None = None,
     seed: int = DEFAULT_SEED,
     reset: bool = False,
     now: dt.datetime | None = None,
 ) -> ScaleReport:
     """Write `requests` requests, `tasks` tasks and `updates` progress updates (default
-    3 × tasks) with their organisation; see the module docstring. Raise ScaleDataExists
-    if scale data is there and `reset` is False, ScaleError for impossible sizes."""
+    3 × tasks), about `meetings` meetings (default 5 × requests) and `actions` action
+    items (default 3 × meetings) with their organisation; see the module docstring.
+    Raise ScaleDataExists if scale data is there and `reset` is False, ScaleError for
+    impossible sizes."""
     updates = UPDATES_PER_TASK * tasks if updates is None else updates
-    if min(requests, tasks, updates) < 0:
+    meetings = MEETINGS_PER_REQUEST * requests if meetings is None else meetings
+    actions = ACTIONS_PER_MEETING * meetings if actions is None else actions
+    if min(requests, tasks, updates, meetings, actions) < 0:
         raise ScaleError("Sizes cannot be negative.")
     if tasks and not requests:
         raise ScaleError("Tasks need at least one request.")
@@ -331,7 +419,7 @@ def seed_scale(
                 report.timings["reset"] = time.monotonic() - clock
             clock = time.monotonic()
             plan = _Plan(random.Random(seed), timezone.localtime(now))
-            plan.build(requests, tasks, updates)
+            plan.build(requests, tasks, updates, meetings, actions)
             report.timings["generate"] = time.monotonic() - clock
             clock = time.monotonic()
             report.counts = plan.write(cursor)
@@ -347,6 +435,8 @@ def seed_scale(
     report.now = plan.now
     report.open_asks, report.overdue_asks = plan.open_asks, plan.overdue_asks
     report.overdue_acceptances = plan.overdue_acceptances
+    report.meeting_states = dict(sorted(plan.meeting_states.items()))
+    report.action_states = dict(sorted(plan.action_states.items()))
     report.seconds = time.monotonic() - started
     return report
 
@@ -514,6 +604,19 @@ _MODELS: dict[str, type[models.Model]] = {
     "feedback departments": Feedback.departments.through,
     "archive entries": ArchiveEntry,
     "request view grants": CollabRequestUserObjectPermission,
+    "meeting series": MeetingSeries,
+    "meeting series departments": MeetingSeries.departments.through,
+    "meeting series participants": MeetingSeries.participants.through,
+    "meetings": Meeting,
+    "meeting departments": Meeting.departments.through,
+    "meeting participants": Meeting.participants.through,
+    "agenda items": AgendaItem,
+    "meeting events": MeetingEvent,
+    "minutes": Minutes,
+    "minutes items": MinutesItem,
+    "minutes attendance": MinutesAttendance,
+    "problems": Problem,
+    "action items": ActionItem,
 }
 _TABLES = {label: model._meta.db_table for label, model in _MODELS.items()}
 
@@ -733,6 +836,18 @@ class _Task:
     )  # fmt: skip
 
 
+class _Series:
+    __slots__ = ("first", "hour", "id", "meetings", "request", "uid", "until", "weekday")
+
+
+class _Meeting:
+    __slots__ = (
+        "actions", "agenda", "cancel_reason", "cancelled", "created", "ends", "filed", "form", "id",
+        "kind", "minutes_id", "next_at", "organiser", "people", "problems", "recorder",
+        "request", "series", "series_date", "starts", "state", "uid",
+    )  # fmt: skip
+
+
 class _Plan:
     def __init__(self, rng: random.Random, now: dt.datetime):
         self.rng = rng
@@ -752,6 +867,10 @@ class _Plan:
         self.open_asks = self.overdue_asks = self.overdue_acceptances = 0
         self.request_states: dict[str, int] = defaultdict(int)
         self.task_states: dict[str, int] = defaultdict(int)
+        self.meetings: list[_Meeting] = []
+        self.series: list[_Series] = []
+        self.meeting_states: dict[str, int] = defaultdict(int)
+        self.action_states: dict[str, int] = defaultdict(int)
         self._due_cache: dict[tuple[dt.date, int], dt.date] = {}
         self._next_workday: dict[dt.date, dt.date] = {}
         self.review_days = request_services.review_working_days()
@@ -859,7 +978,9 @@ class _Plan:
 
     # --- requests ------------------------------------------------------------------------
 
-    def build(self, n_requests: int, n_tasks: int, n_updates: int) -> None:
+    def build(
+        self, n_requests: int, n_tasks: int, n_updates: int, n_meetings: int = 0, n_actions: int = 0
+    ) -> None:
         self.build_organisation()
         for index in range(n_requests):
             self.requests.append(self.build_request(forced=index == 0))
@@ -879,6 +1000,7 @@ class _Plan:
         for task, count in zip(started, _spread(n_updates, weights), strict=True):
             self.build_updates(task, count)
         self.build_asks()
+        self.build_meetings(n_meetings, n_actions)
         for request in self.requests:
             self.request_states[request.state] += 1
         for task in self.tasks:
@@ -1269,6 +1391,221 @@ class _Plan:
              text, by, at)
         )  # fmt: skip
 
+    # --- meetings and action items -------------------------------------------------------
+
+    def meeting_slots(self, r: _Request) -> tuple[list[tuple], dict | None]:
+        """The meetings a confirmed request would hold: (kind, start) of a kick-off after
+        確認立項, a weekly meeting from the start to the final acceptance (or the next
+        one to come, while in progress) and a review meeting at the final acceptance;
+        and the weekly series' day and hour."""
+        rng, now = self.rng, self.now
+        slots = []
+        if r.started is not None:
+            kickoff = self.office(r.approved + (r.started - r.approved) * rng.uniform(0.2, 0.6))
+            if kickoff >= r.started:
+                kickoff = r.approved + (r.started - r.approved) / 2
+        else:
+            kickoff = self.at(
+                self.workday(r.approved.date() + dt.timedelta(days=rng.randint(1, 4))),
+                rng.choice((10, 14)),
+            )
+        slots.append((MeetingKind.KICKOFF, kickoff))
+        weekly = None
+        if r.started is not None:
+            weekday = rng.choice((4, 4, 4, 4, 0, 1, 2, 3))
+            weekly = {"weekday": weekday, "hour": 16 if weekday == 4 else rng.choice((10, 14))}
+            day = r.started.date() + dt.timedelta(days=1)
+            day += dt.timedelta(days=(weekday - day.weekday()) % 7)
+            last = (r.final_opened or now + dt.timedelta(days=7)).date()
+            while day <= last:
+                start = self.at(day, weekly["hour"])
+                slots.append((MeetingKind.WEEKLY, start))
+                if start > now:
+                    break  # the next one only
+                day += dt.timedelta(days=7)
+        if r.final_opened is not None:
+            review = self.after(r.final_opened, rng.uniform(4, 48))
+            if r.final_closed is not None and review + dt.timedelta(hours=1) > r.final_closed:
+                review = r.final_opened + (r.final_closed - r.final_opened) / 3
+            slots.append((MeetingKind.REVIEW, review))
+        return slots, weekly
+
+    def build_meetings(self, n_meetings: int, n_actions: int) -> None:
+        """The meetings of the confirmed requests, about `n_meetings`, and `n_actions`
+        action items spread over those whose minutes are filed."""
+        rng = self.rng
+        eligible = [r for r in self.requests if r.approved is not None]
+        planned = [self.meeting_slots(r) for r in eligible]
+        counts = _spread(n_meetings, [len(slots) for slots, _weekly in planned])
+        for r, (slots, weekly), count in zip(eligible, planned, counts, strict=True):
+            if count == 0:
+                continue
+            fixed = [s for s in slots if s[0] != MeetingKind.WEEKLY]
+            weeklies = [s for s in slots if s[0] == MeetingKind.WEEKLY]
+            keep = max(0, count - len(fixed))
+            if keep < len(weeklies):
+                chosen = sorted(rng.sample(range(len(weeklies) - 1), max(0, keep - 1)))
+                weeklies = [weeklies[i] for i in chosen] + weeklies[-1:] if keep else []
+            self.build_request_meetings(r, sorted(fixed + weeklies, key=lambda s: s[1]), weekly)
+        filed = [m for m in self.meetings if m.filed is not None]
+        weights = [rng.lognormvariate(0, 0.4) for _ in filed]
+        for meeting, count in zip(filed, _spread(n_actions, weights), strict=True):
+            self.build_actions(meeting, count)
+        for meeting in self.meetings:
+            self.meeting_states[meeting.state] += 1
+
+    def build_request_meetings(self, r: _Request, slots: list[tuple], weekly) -> None:
+        rng, now = self.rng, self.now
+        organiser = r.initiator if rng.random() < 0.8 else r.lead.heads[0]
+        recorder = r.dept.pick(rng, exclude=organiser)
+        team = [organiser, recorder]  # and one person of each other department
+        for dept in r.depts:
+            person = dept.pick(rng) if dept is not r.dept else None
+            if person is not None and person not in team:
+                team.append(person)
+        series = None
+        if weekly is not None and sum(kind == MeetingKind.WEEKLY for kind, _s in slots) >= 2:
+            series = _Series()
+            series.request, series.meetings = r, []
+            series.weekday, series.hour = weekly["weekday"], weekly["hour"]
+            series.uid = f"{rng.getrandbits(128):032x}"
+            self.series.append(series)
+        closed_at = r.completed or r.cancelled  # a closed request's meetings are settled
+        made = []
+        for kind, starts in slots:
+            m = _Meeting()
+            m.request, m.kind, m.starts = r, kind, starts
+            m.ends = starts + dt.timedelta(minutes=rng.choice((60, 60, 90)))
+            m.organiser, m.recorder = organiser, recorder
+            m.people = (
+                team
+                if kind != MeetingKind.KICKOFF
+                else team + [d.heads[0] for d in r.depts if d.heads[0] not in team]
+            )
+            m.agenda = [title.format(topic=r.topic) for title in AGENDAS[kind]]
+            m.form = rng.choices(
+                (MeetingForm.ON_SITE, MeetingForm.ONLINE, MeetingForm.PHONE), (60, 35, 5)
+            )[0]
+            m.uid = f"{rng.getrandbits(128):032x}"
+            m.series = series if kind == MeetingKind.WEEKLY else None
+            m.series_date = starts.date() if m.series else None
+            if m.series:
+                series.meetings.append(m)
+            created = starts - dt.timedelta(days=rng.uniform(1.2, 7))
+            m.created = min(max(created, r.approved + dt.timedelta(minutes=10)), now)
+            m.filed = m.cancelled = None
+            m.cancel_reason = ""
+            m.problems, m.actions = [], []
+            m.next_at = None
+            m.state = MeetingState.SCHEDULED
+            if r.cancelled is not None and m.ends > r.cancelled:
+                m.state, m.cancelled = MeetingState.CANCELLED, max(r.cancelled, m.created)
+                m.cancel_reason = r.cancel_reason
+            elif m.ends > now:
+                pass  # still to come (or going on)
+            elif kind == MeetingKind.WEEKLY and rng.random() < 0.02:
+                m.state = MeetingState.CANCELLED
+                m.cancelled = max(m.created, starts - dt.timedelta(hours=rng.uniform(2, 48)))
+                m.cancel_reason = rng.choice(MEETING_CANCEL_REASONS)
+            elif closed_at is None and rng.random() < MINUTES_MISSING_SHARE:
+                pass  # held, the minutes not written yet
+            else:
+                if rng.random() < MINUTES_LATE_SHARE:
+                    day = self.working_days_after(m.ends.date(), rng.randint(3, 6))
+                    filed = self.at(day, 9 + rng.random() * 9)
+                else:
+                    filed = self.after(m.ends, rng.uniform(0.5, 30))
+                if closed_at is not None and filed >= closed_at:
+                    filed = m.ends + (closed_at - m.ends) * rng.uniform(0.2, 0.8)
+                if filed <= now:
+                    m.state, m.filed = MeetingState.MINUTES_FILED, filed
+            made.append(m)
+            self.meetings.append(m)
+        held = [m for m in made if m.state != MeetingState.CANCELLED]
+        for m, following in itertools.pairwise(held):
+            if m.filed is not None:
+                m.next_at = following.starts
+        for m in made:
+            if m.filed is not None:
+                self.build_problems(m, closed_at)
+        if series is not None:
+            series.first = series.meetings[0].starts.date()
+            series.until = closed_at.date() if closed_at is not None else None
+
+    def build_problems(self, m: _Meeting, closed_at) -> None:
+        rng, now = self.rng, self.now
+        for _ in range(rng.choices((0, 1, 2), (50, 35, 15))[0]):
+            status, changed, note = ProblemStatus.OPEN, None, ""
+            old = now - m.filed > dt.timedelta(days=21)
+            if closed_at is not None or (old and rng.random() < 0.85) or rng.random() < 0.2:
+                status, note = ProblemStatus.RESOLVED, "已處理完成。"
+            elif old and rng.random() < 0.3:
+                status, note = ProblemStatus.ESCALATE, "部門間無法協調,提請上級決定。"
+            if status != ProblemStatus.OPEN:
+                end = closed_at or now
+                changed = m.filed + (end - m.filed) * rng.uniform(0.1, 0.9)
+            dept = rng.choice(m.request.depts)
+            m.problems.append((rng.choice(PROBLEMS), dept, status, note, changed))
+
+    def build_actions(self, m: _Meeting, count: int) -> None:
+        """`count` action items of `m`'s minutes, opened when they were filed and worked
+        on like tasks (all closed once the request is)."""
+        rng, now = self.rng, self.now
+        r = m.request
+        closed_at = r.completed or r.cancelled
+        actions = []
+        for position in range(1, count + 1):
+            dept = rng.choice(r.depts)
+            owner = next((p for p in m.people if p.department is dept), None) or dept.pick(rng)
+            day = self.working_days_after(m.starts.date(), rng.randint(2, 10))
+            due = self.at(day, DEFAULT_ACTION_DUE_TIME.hour)
+            started = self.after(m.filed, rng.uniform(1, 48))
+            late = rng.random() < 0.18
+            if late:
+                submitted = self.office(due + dt.timedelta(days=rng.uniform(0.5, 12)))
+            else:
+                submitted = started + (due - started) * rng.uniform(0.4, 0.95)
+            submitted = max(submitted, started + dt.timedelta(hours=2))
+            accepted = self.after(submitted, rng.uniform(2, 48))
+            if closed_at is not None and accepted >= closed_at:
+                accepted = m.filed + (closed_at - m.filed) * rng.uniform(0.7, 0.95)
+                submitted = m.filed + (accepted - m.filed) * rng.uniform(0.6, 0.95)
+                started = m.filed + (submitted - m.filed) * rng.uniform(0.1, 0.5)
+            state, percent, progress_at, escalated = ActionState.DONE, 100, submitted, None
+            if closed_at is not None:
+                if rng.random() < 0.05:
+                    state, submitted, progress_at = ActionState.CANCELLED, None, None
+            elif started > now or rng.random() < 0.04:
+                state, percent, progress_at = ActionState.TODO, 0, None
+                started = submitted = accepted = None
+            elif accepted > now and submitted <= now:
+                state, accepted = ActionState.SUBMITTED, None
+            elif submitted > now:
+                state = ActionState.IN_PROGRESS
+                planned = (submitted - started).total_seconds()
+                done = (now - started).total_seconds() / planned if planned > 0 else 0.5
+                percent = max(5, min(95, int(100 * done * rng.uniform(0.6, 1.1))))
+                progress_at = max(started, now - dt.timedelta(days=rng.lognormvariate(0.5, 0.9)))
+                submitted = accepted = None
+            open_states = (ActionState.TODO, ActionState.IN_PROGRESS, ActionState.SUBMITTED)
+            if state in open_states and rng.random() < 0.05:
+                escalated = m.filed + (now - m.filed) * rng.uniform(0.3, 0.95)
+            problem = rng.randrange(len(m.problems)) if m.problems and rng.random() < 0.5 else None
+            importance = rng.choices(
+                (Priority.NORMAL, Priority.IMPORTANT, Priority.URGENT), (80, 15, 5)
+            )[0]
+            text = rng.choice(MEETING_ACTIONS).format(topic=r.topic)
+            actions.append(
+                (position, text, dept, owner, rng.choice(ACTION_DELIVERABLES), m.starts.date(),
+                 due, importance, state, percent, progress_at, started, submitted,
+                 accepted if state == ActionState.DONE else (
+                     m.filed + (closed_at - m.filed) / 2 if state == ActionState.CANCELLED else None
+                 ),
+                 escalated, problem)
+            )  # fmt: skip
+            self.action_states[state] += 1
+        m.actions = actions
+
     # --- rows ----------------------------------------------------------------------------
 
     def write(self, cursor) -> dict[str, int]:
@@ -1278,6 +1615,7 @@ class _Plan:
         self.write_tasks(rows)
         self.write_asks(rows)
         self.write_closing(rows)
+        self.write_meetings(rows)
         self.advance_sequences()
         return rows.flush()
 
@@ -1724,6 +2062,165 @@ class _Plan:
             )  # fmt: skip
             for dept in rng.sample(r.depts, min(len(r.depts), rng.choice((1, 1, 2)))):
                 concerned.add(pk, dept.id)
+
+    def write_meetings(self, w: _Writer) -> None:
+        """The series, meetings, their people, agenda, history, minutes, problems and
+        action items, as the services would have written them."""
+        rng = self.rng
+        for series, pk in zip(self.series, w.ids(MeetingSeries, len(self.series)), strict=True):
+            series.id = pk
+        table = w.table(
+            "meeting series",
+            ["id", "request_id", "topic", "kind", "weekday", "start_time", "duration_minutes",
+             "first_date", "until", "holiday_rule", "form", "location", "online_link",
+             "organiser_id", "recorder_id", "guests", "agenda_template", "uid", "is_active",
+             "created_by_id", "created_at"],
+        )  # fmt: skip
+        series_depts = w.table("meeting series departments", ["meetingseries_id", "department_id"])
+        series_people = w.table("meeting series participants", ["meetingseries_id", "user_id"])
+        for series in self.series:
+            r, first = series.request, series.meetings[0]
+            table.add(
+                series.id, r.id, MEETING_TOPICS[MeetingKind.WEEKLY].format(name=r.name),
+                MeetingKind.WEEKLY, series.weekday, dt.time(series.hour), 60, series.first,
+                series.until, HolidayRule.SKIP, MeetingForm.ON_SITE, ROOMS[0], "",
+                first.organiser.id, first.recorder.id, "",
+                "\n".join(AGENDAS[MeetingKind.WEEKLY]).format(topic=r.topic), series.uid,
+                series.until is None, first.organiser.id, first.created,
+            )  # fmt: skip
+            for dept in r.depts:
+                series_depts.add(series.id, dept.id)
+            for person in first.people:
+                if person is not first.organiser and person is not first.recorder:
+                    series_people.add(series.id, person.id)
+        meetings = self.meetings
+        for m, pk in zip(meetings, w.ids(Meeting, len(meetings)), strict=True):
+            m.id = pk
+        filed = [m for m in meetings if m.filed is not None]
+        for m, pk in zip(filed, w.ids(Minutes, len(filed)), strict=True):
+            m.minutes_id = pk
+        table = w.table(
+            "meetings",
+            ["id", "request_id", "series_id", "series_date", "topic", "kind", "starts_at",
+             "ends_at", "form", "location", "online_link", "organiser_id", "recorder_id",
+             "focus", "state", "cancel_reason", "uid", "ics_sequence", "invited_at",
+             "minutes_filed_at", "created_by_id", "created_at", "updated_at"],
+        )  # fmt: skip
+        depts = w.table("meeting departments", ["meeting_id", "department_id"])
+        people = w.table("meeting participants", ["meeting_id", "user_id"])
+        agenda = w.table("agenda items", ["meeting_id", "position", "title", "department_id"])
+        history = w.table(
+            "meeting events",
+            ["meeting_id", "kind", "transition", "from_state", "to_state", "by_id", "at",
+             "comment", "params"],
+        )  # fmt: skip
+        for m in meetings:
+            r = m.request
+            cancelled = m.state == MeetingState.CANCELLED
+            table.add(
+                m.id, r.id, m.series.id if m.series else None, m.series_date,
+                MEETING_TOPICS[m.kind].format(name=r.name), m.kind, m.starts, m.ends, m.form,
+                rng.choice(ROOMS) if m.form == MeetingForm.ON_SITE else "",
+                "https://meet.example.com/" + m.uid[:10] if m.form == MeetingForm.ONLINE else "",
+                m.organiser.id, m.recorder.id, "", m.state, m.cancel_reason, m.uid,
+                1 if cancelled else 0, m.created, m.filed, m.organiser.id, m.created,
+                m.cancelled or m.filed or m.created,
+            )  # fmt: skip
+            for dept in r.depts:
+                depts.add(m.id, dept.id)
+            for person in m.people:
+                if person is not m.organiser and person is not m.recorder:
+                    people.add(m.id, person.id)
+            for position, title in enumerate(m.agenda, start=1):
+                agenda.add(m.id, position, title, None)
+            times = {"starts_at": events.iso(m.starts), "ends_at": events.iso(m.ends)}
+            history.add(
+                m.id, MeetingEventKind.SCHEDULED, MeetingEventKind.SCHEDULED, "",
+                MeetingState.SCHEDULED, m.organiser.id, m.created, "", json.dumps(times),
+            )  # fmt: skip
+            if cancelled:
+                history.add(
+                    m.id, MeetingEventKind.CANCELLED, "cancel", MeetingState.SCHEDULED,
+                    MeetingState.CANCELLED, m.organiser.id, m.cancelled, m.cancel_reason, "{}",
+                )  # fmt: skip
+            elif m.filed is not None:
+                params = {"version": 1, "minutes_id": m.minutes_id}
+                history.add(
+                    m.id, MeetingEventKind.MINUTES_FILED, "file_minutes", MeetingState.SCHEDULED,
+                    MeetingState.MINUTES_FILED, m.recorder.id, m.filed, "", json.dumps(params),
+                )  # fmt: skip
+        self.write_minutes(w, filed)
+
+    def write_minutes(self, w: _Writer, filed: list[_Meeting]) -> None:
+        rng = self.rng
+        minutes = w.table(
+            "minutes",
+            ["id", "meeting_id", "version", "state", "actual_start", "actual_end",
+             "next_meeting_at", "next_focus", "other_matters", "breakdown_agreed",
+             "breakdown_version", "drafted_by_id", "filed_by_id", "filed_at", "created_at",
+             "updated_at"],
+        )  # fmt: skip
+        items = w.table(
+            "minutes items", ["minutes_id", "position", "title", "discussion", "conclusion"]
+        )
+        attendance = w.table("minutes attendance", ["minutes_id", "user_id", "attendance", "note"])
+        problems = w.table(
+            "problems",
+            ["id", "meeting_id", "raised_in_id", "position", "description", "department_id",
+             "status", "is_filed", "status_note", "status_changed_at", "created_at"],
+        )  # fmt: skip
+        actions = w.table(
+            "action items",
+            ["meeting_id", "raised_in_id", "problem_id", "position", "description",
+             "responsible_department_id", "owner_id", "deliverable", "start_date", "due_at",
+             "importance", "state", "progress_percent", "last_progress_at", "started_at",
+             "submitted_at", "completed_at", "escalated_at", "escalation_reason", "created_at",
+             "updated_at"],
+        )  # fmt: skip
+        n_problems = sum(len(m.problems) for m in filed)
+        problem_ids = iter(w.ids(Problem, n_problems))
+        for m in filed:
+            kickoff = m.kind == MeetingKind.KICKOFF
+            late_start = dt.timedelta(minutes=rng.randint(0, 10))
+            minutes.add(
+                m.minutes_id, m.id, 1, MinutesState.FILED, m.starts + late_start,
+                m.ends + dt.timedelta(minutes=rng.randint(-15, 15)) + late_start, m.next_at,
+                "追蹤本次行動項進度與問題處理結果" if m.next_at else "", "", kickoff,
+                1 if kickoff else None, m.recorder.id, m.recorder.id, m.filed, m.ends, m.filed,
+            )  # fmt: skip
+            for position, title in enumerate(m.agenda, start=1):
+                items.add(
+                    m.minutes_id, position, title,
+                    rng.choice(DISCUSSIONS).format(topic=m.request.topic), rng.choice(CONCLUSIONS),
+                )  # fmt: skip
+            for person in m.people:
+                absent = person is not m.organiser and rng.random() < 0.08
+                attendance.add(
+                    m.minutes_id, person.id,
+                    Attendance.ABSENT if absent else Attendance.PRESENT,
+                    rng.choice(ABSENCE_NOTES) if absent else "",
+                )  # fmt: skip
+            ids = []
+            for position, (text, dept, status, note, changed) in enumerate(m.problems, start=1):
+                pk = next(problem_ids)
+                ids.append(pk)
+                problems.add(
+                    pk, m.id, m.minutes_id, position, text, dept.id, status, True, note,
+                    changed, m.filed,
+                )  # fmt: skip
+            for (
+                position, text, dept, owner, deliverable, start, due, importance, state,
+                percent, progress_at, started, submitted, completed, escalated, problem,
+            ) in m.actions:  # fmt: skip
+                updated = max(
+                    t for t in (m.filed, progress_at, submitted, completed, escalated) if t
+                )
+                actions.add(
+                    m.id, m.minutes_id, ids[problem] if problem is not None else None, position,
+                    text, dept.id, owner.id, deliverable, start, due, importance, state, percent,
+                    progress_at, started, submitted, completed, escalated,
+                    "跨部門無法協調資源,需上級決定。" if escalated else "", m.filed, updated,
+                )  # fmt: skip
 
     def advance_sequences(self) -> None:
         for key, last in self.sequence_moves.items():

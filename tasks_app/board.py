@@ -19,6 +19,7 @@ from collab.models import Department, User
 from requests_app import permissions as request_permissions
 from requests_app.models import CollabRequest, Milestone, RequestDepartment
 
+from . import hooks
 from .choices import RaciRole, RiskLevel, TaskState
 from .deadlines import Deadlines
 from .models import Breakdown, BreakdownSignature, ProgressUpdate, Task
@@ -134,6 +135,9 @@ class Board:
     departments: list[DepartmentLoad]
     milestones: list[Milestone]
     gantt: dict = field(default_factory=dict)
+    # What later stages show next to the tasks (tasks_app.hooks.board_context): the
+    # meetings' action items; the page's context.
+    extras: dict = field(default_factory=dict)
 
 
 def _request_for(user: User, pk, *prefetch) -> CollabRequest:
@@ -189,6 +193,7 @@ def request_board(*, user: User, request_pk) -> Board:
         milestones=milestones,
     )
     board.gantt = gantt_data(rows, milestones)
+    board.extras = hooks.board_context(request, user, deadlines)
     return board
 
 

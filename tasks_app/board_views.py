@@ -18,9 +18,11 @@ from . import pdf
 
 @require_safe
 def board(request, request_pk):
-    """Show the totals, the overall progress and the timeline of a request's tasks."""
+    """Show the totals, the overall progress and the timeline of a request's tasks, and
+    what later stages add next to them (the action items of its meetings)."""
     data = board_selectors.request_board(user=request.user, request_pk=request_pk)
-    return render(request, "tasks_app/board.html", {"board": data, "object": data.request})
+    context = {**data.extras, "board": data, "object": data.request}
+    return render(request, "tasks_app/board.html", context)
 
 
 @require_safe

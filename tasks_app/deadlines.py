@@ -198,15 +198,16 @@ class _PlanStart(Func):
         )
 
 
-def behind_q(now: dt.datetime) -> Q:
-    """is_behind as a query condition (on a Task queryset).
+def behind_q(now: dt.datetime, *, model=None) -> Q:
+    """is_behind as a query condition (on a Task queryset, or one of `model`, which has
+    the fields this module reads: meetings_app's ActionItem).
 
     PostgreSQL says it in SQL. Elsewhere (SQLite: `make run`'s demo) date arithmetic in
     SQL differs by engine, so the condition is the ids is_behind picks among the open
-    tasks: one query, right for a demo's few hundred tasks, not for production.
+    rows: one query, right for a demo's few hundred tasks, not for production.
     """
     if connection.vendor != "postgresql":
-        return Q(pk__in=_behind_ids(now))
+        return Q(pk__in=_behind_ids(now, model))
     start = _PlanStart()
     elapsed = ExpressionWrapper(
         Value(100) * (Value(now, output_field=DateTimeField()) - start),
@@ -221,10 +222,10 @@ def behind_q(now: dt.datetime) -> Q:
     )
 
 
-def _behind_ids(now: dt.datetime) -> list[int]:
+def _behind_ids(now: dt.datetime, model=None) -> list[int]:
     # By name: tasks_app.models imports this module for Task's verdicts.
     candidates = (
-        apps.get_model("tasks_app", "Task")
+        (model or apps.get_model("tasks_app", "Task"))
         .objects.filter(state__in=WORKING, progress_percent__lt=100 - BEHIND_TOLERANCE)
         .only("pk", "state", "progress_percent", "start_date", "due_at")
     )
@@ -236,9 +237,9 @@ def is_late(task, now: dt.datetime) -> bool:
     return is_overdue(task, now) or is_behind(task, now)
 
 
-def late_q(now: dt.datetime) -> Q:
-    """is_late as a query condition."""
-    return overdue_q(now) | behind_q(now)
+def late_q(now: dt.datetime, *, model=None) -> Q:
+    """is_late as a query condition (on a queryset of `model`, as behind_q)."""
+    return overdue_q(now) | behind_q(now, model=model)
 
 
 # --- due soon and stale: the administrator's thresholds, in working days --------------

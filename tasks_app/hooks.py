@@ -1,8 +1,8 @@
 """What later stages do around a task, registered from their AppConfig.ready().
 
 review_app registers the opening of an acceptance round (成果驗收) to run inside the
-submission's transaction, and the acceptance panel of the task page. This app never
-imports review_app.
+submission's transaction, and the acceptance panel of the task page; meetings_app adds
+the action items to 我的任務 and to a request's board. This app never imports them.
 """
 
 from __future__ import annotations
@@ -43,11 +43,44 @@ def register_task_page(hook: Callable) -> None:
 
 
 def task_page_context(user, task, **extra) -> dict:
-    context: dict = {key: [] for key in LIST_KEYS}
-    for hook in registry["task_page"]:
-        for key, value in hook(user, task, **extra).items():
-            if key in LIST_KEYS:
+    return _merged("task_page", LIST_KEYS, (), user, task, **extra)
+
+
+def register_my_work(hook: Callable) -> None:
+    """Add `hook(user, deadlines) -> dict` to 我的任務's context: what else `user` is
+    responsible for (meetings_app's action items), with its timing badges from the page's
+    tasks_app.deadlines.Deadlines. The dict's "my_work_panels" (templates included in the
+    "I am responsible" tab) add up; "my_work_open" and "my_work_late" (counts) add to the
+    tab's totals."""
+    add("my_work", hook)
+
+
+def my_work_context(user, deadlines) -> dict:
+    counts = ("my_work_open", "my_work_late")
+    return _merged("my_work", ("my_work_panels",), counts, user, deadlines)
+
+
+def register_board_extras(hook: Callable) -> None:
+    """Add `hook(request, user, deadlines) -> dict` to a request's board: rows shown next
+    to its tasks (meetings_app's action items), with the board's Deadlines. The dict's
+    "board_panels" (templates included below the tasks) add up."""
+    add("board_extras", hook)
+
+
+def board_context(request, user, deadlines) -> dict:
+    return _merged("board_extras", ("board_panels",), (), request, user, deadlines)
+
+
+def _merged(store: str, lists: tuple, counts: tuple, *args, **kwargs) -> dict:
+    """Call each hook of `store` and merge their dicts: the `lists` keys concatenated,
+    the `counts` summed, any other key as the last hook gives it."""
+    context: dict = {key: [] for key in lists} | dict.fromkeys(counts, 0)
+    for hook in registry[store]:
+        for key, value in hook(*args, **kwargs).items():
+            if key in lists:
                 context[key] = [*context[key], *value]
+            elif key in counts:
+                context[key] += value
             else:
                 context[key] = value
     return context

@@ -100,7 +100,8 @@ def _discussion(request, task: Task) -> dict | None:
 
 @require_safe
 def my_tasks(request):
-    """List my tasks as R grouped by state, with quick progress updates; and those I watch."""
+    """List my tasks as R grouped by state, with quick progress updates, and what else I
+    am responsible for (my action items); and the tasks I watch."""
     user = request.user
     deadlines = Deadlines()
     open_tasks = deadlines.mark(
@@ -126,17 +127,20 @@ def my_tasks(request):
         {"state": state, "label": TaskState(state).label, "tasks": groups[state]}
         for state in OPEN_TASK_STATES
     ]
+    # What later stages add (meetings_app's action items), with the same badges.
+    extra = hooks.my_work_context(user, deadlines)
     return render(
         request,
         "tasks_app/mine.html",
         {
+            **extra,
             "sections": sections,
             "done_recent": done_recent,
             "done_count": done_count,
             "done_shown": DONE_SHOWN,
             "done_label": TaskState.DONE.label,
-            "open_count": len(open_tasks),
-            "late_count": sum(1 for t in open_tasks if t.badges.late),
+            "open_count": len(open_tasks) + extra["my_work_open"],
+            "late_count": sum(1 for t in open_tasks if t.badges.late) + extra["my_work_late"],
             "watched": watched,
             "awaiting_me": sum(
                 1

@@ -118,15 +118,17 @@ def due_soon_tasks(rule, now) -> QuerySet[Task]:
 
 def scan_due_soon(rule, now):
     """Tasks not done whose due date is within N working days (more for important and
-    urgent ones, as set below).
+    urgent ones, as set below); meetings' action items alike.
 
-    The rule admin shows the paragraph above; the definition is tasks_app.deadlines'."""
+    The rule admin shows the paragraph above; the definition is tasks_app.deadlines'.
+    The action items' scan is meetings_app's, chained by the engine (register_extra)."""
     return _hits(due_soon_tasks(rule, now), now)
 
 
 def scan_stale(rule, now):
     """Tasks in progress with no progress update for N working days (since the start if
-    none yet; important and urgent tasks may have their own N).
+    none yet; important and urgent tasks may have their own N); meetings' action items
+    alike.
 
     The rule admin shows the paragraph above; the definition is tasks_app.deadlines'.
     The text says for how many working days."""
@@ -153,7 +155,8 @@ def overdue_tasks(now) -> QuerySet:
 
 
 def scan_overdue(rule, now):
-    """Tasks past due and not delivered: every day they stay so, the head hears of it."""
+    """Tasks past due and not delivered: every day they stay so, the head hears of it;
+    meetings' action items alike."""
     today = timezone.localdate(now)
     local = timezone.get_current_timezone()  # once: a lookup per row costs more than SQL
     late: dict[dt.datetime, int] = {}  # days late by due moment (they repeat)

@@ -64,7 +64,15 @@ def test_zh_hant_catalog_is_complete(tmp_path):
 
     copy = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.mo", "migrations", "vendor")
-    apps = ["collab", "requests_app", "tasks_app", "review_app", "portfolio_app", "devtools_app"]
+    apps = [
+        "collab",
+        "requests_app",
+        "tasks_app",
+        "meetings_app",
+        "review_app",
+        "portfolio_app",
+        "devtools_app",
+    ]
     for name in [*apps, "templates", "locale"]:
         shutil.copytree(root / name, copy / name, ignore=ignore)
     shutil.copytree(root / "static" / "js", copy / "static" / "js")

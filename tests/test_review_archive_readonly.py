@@ -20,6 +20,22 @@ from guardian.shortcuts import assign_perm, get_perms, remove_perm
 
 from collab.numbering import next_number
 from collab.services import user_sync_access
+from meetings_app.choices import MeetingKind, MinutesState
+from meetings_app.models import (
+    ActionDelivery,
+    ActionEvent,
+    ActionItem,
+    ActionProgress,
+    AgendaItem,
+    Meeting,
+    MeetingComment,
+    MeetingEvent,
+    MeetingSeries,
+    Minutes,
+    MinutesAttendance,
+    MinutesItem,
+    Problem,
+)
 from requests_app import permissions as request_permissions
 from requests_app import services as request_services
 from requests_app.admin import ArchivedCaseAdminMixin, is_archived_case
@@ -95,6 +111,61 @@ def snapshot(req) -> dict:
                 )
             )
     return state
+
+
+def _meeting_rows(case, req, task) -> None:
+    """A weekly series' meeting with filed minutes, a problem and an action item with its
+    update, delivery, history and comment (meetings_app)."""
+    start = timezone.now() - dt.timedelta(days=3)
+    series = MeetingSeries.objects.create(
+        request=req,
+        topic="專案週例會",
+        weekday=4,
+        start_time=dt.time(16, 0),
+        first_date=timezone.localdate() - dt.timedelta(days=7),
+        organiser=case.initiator,
+        recorder=case.owner,
+    )
+    series.departments.add(case.mkt)
+    series.participants.add(case.mkt_head)
+    meeting = Meeting.objects.create(
+        request=req,
+        series=series,
+        series_date=timezone.localdate() - dt.timedelta(days=3),
+        topic="專案週例會",
+        kind=MeetingKind.WEEKLY,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        organiser=case.initiator,
+        recorder=case.owner,
+    )
+    meeting.departments.add(case.mkt)
+    meeting.participants.add(case.mkt_head)
+    AgendaItem.objects.create(meeting=meeting, title="進度同步")
+    minutes = Minutes.objects.create(
+        meeting=meeting, state=MinutesState.FILED, drafted_by=case.owner, filed_by=case.owner
+    )
+    minutes.tasks_discussed.add(task)
+    MinutesItem.objects.create(minutes=minutes, title="進度同步", conclusion="按計劃推進")
+    MinutesAttendance.objects.create(minutes=minutes, user=case.mkt_head, attendance="present")
+    problem = Problem.objects.create(
+        meeting=meeting, raised_in=minutes, description="數據同步延遲", is_filed=True
+    )
+    action = ActionItem.objects.create(
+        meeting=meeting,
+        raised_in=minutes,
+        problem=problem,
+        description="排查同步延遲原因",
+        responsible_department=case.tech,
+        owner=case.owner,
+        start_date=timezone.localdate(),
+        due_at=timezone.now() + dt.timedelta(days=2),
+    )
+    ActionProgress.objects.create(action=action, author=case.owner, percent=50, note="已定位")
+    ActionDelivery.objects.create(action=action, note="排查報告", submitted_by=case.owner)
+    ActionEvent.objects.create(action=action, kind="opened", by=case.owner)
+    MeetingEvent.objects.create(meeting=meeting, kind="minutes_filed", by=case.owner)
+    MeetingComment.objects.create(meeting=meeting, author=case.mkt_head, body="收到")
 
 
 @pytest.fixture
@@ -186,6 +257,7 @@ def full(case):
         handled_at=timezone.now(),
     )
     feedback.departments.add(case.mkt)
+    _meeting_rows(case, req, task)
     archive_services.archive_case(request=req, by=case.pmo)
     # After archiving: the archiving itself writes the knowledge-base entry.
     for model in CASE_MODELS:

@@ -23,9 +23,11 @@ from django.urls import reverse
 from collab.models import User
 from requests_app.models import CollabRequest
 from requests_app.choices import RequestState
+from meetings_app.models import Meeting
 
 case = CollabRequest.objects.filter(state=RequestState.IN_PROGRESS).order_by("pk").first()
 closed = CollabRequest.objects.filter(state=RequestState.COMPLETED).order_by("pk").first()
+meeting = Meeting.objects.filter(state="filed").order_by("pk").first()
 pages = {
     "pmo": [
         "/", reverse("portfolio_app:dashboard"), reverse("portfolio_app:todo"),
@@ -33,8 +35,15 @@ pages = {
         reverse("requests_app:detail", args=[case.pk]), reverse("tasks_app:board", args=[case.pk]),
         reverse("review_app:case", args=[closed.pk]), "/admin/tasks_app/task/?timing=behind",
         "/admin/tasks_app/task/?timing=overdue",
+        reverse("meetings_app:mine"), reverse("meetings_app:calendar"),
+        reverse("meetings_app:request", args=[meeting.request_id]),
+        reverse("meetings_app:detail", args=[meeting.pk]),
+        reverse("meetings_app:minutes-pdf", args=[meeting.pk]),
+        "/admin/meetings_app/meeting/?minutes=awaiting",
+        "/admin/meetings_app/actionitem/?timing=overdue",
     ],
     "tech_head": [reverse("tasks_app:department"), reverse("portfolio_app:todo")],
+    "prod_staff": [reverse("meetings_app:mine"), reverse("tasks_app:mine")],
 }
 failed = []
 for username, urls in pages.items():

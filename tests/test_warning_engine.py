@@ -38,6 +38,8 @@ from collab.models import (
     WarningItem,
 )
 from collab.tasks import send_warning_digest_task
+from meetings_app.choices import ActionState
+from meetings_app.models import ActionItem, Meeting
 from requests_app import services as request_services
 from requests_app.choices import RequestState
 from requests_app.models import CollabRequest, DepartmentReview
@@ -46,6 +48,7 @@ from tasks_app import warnings as task_rules
 from tasks_app.models import CollabAsk, Task, TaskAssignment
 from tests.factories import make_request
 from tests.helpers import assert_constant_queries
+from tests.test_meetings_warnings import make_action, make_meeting
 from tests.test_warning_rules import World, at, due, make_world
 
 D = dt.date
@@ -391,7 +394,8 @@ NOW = at(D(2026, 3, 9), 12, 5)  # Monday noon: every kind below is warned about
 def _rows_of_every_kind(world: World, time_machine) -> None:
     """Tasks due soon (3 importances), in their last hours, overdue, stale and awaiting
     acceptance; open asks to a person and a department; an unanswered review whose
-    head has a deputy. All seen at NOW."""
+    head has a deputy; a meeting's overdue minutes and its action items. All seen at
+    NOW."""
     time_machine.move_to(at(D(2026, 3, 2)), tick=False)
     Delegation.objects.create(
         head=world.tech_head,
@@ -434,6 +438,15 @@ def _rows_of_every_kind(world: World, time_machine) -> None:
     CollabRequest.objects.filter(pk=done.pk).update(
         state=RequestState.COMPLETED, completed_at=NOW - dt.timedelta(days=8)
     )
+    # A meeting of the running request with its minutes overdue, and its action items
+    # due soon, overdue and stale (meetings_app's scans under the task rules).
+    meeting = make_meeting(world, stale.request, day=D(2026, 3, 2))
+    make_action(meeting, world.owner, due_at=due(D(2026, 3, 10)))
+    make_action(meeting, world.owner, due_at=due(D(2026, 3, 6)))
+    make_action(
+        meeting, world.owner, due_at=due(D(2026, 3, 31)), state=ActionState.IN_PROGRESS,
+        started_at=at(D(2026, 3, 2), 10),
+    )  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -452,7 +465,7 @@ def test_the_scan_runs_a_constant_number_of_queries(time_machine, pmo):
         return items
 
     engine.rules_ensure()
-    ContentType.objects.get_for_models(Task, CollabAsk, DepartmentReview)
+    ContentType.objects.get_for_models(Task, CollabAsk, DepartmentReview, Meeting, ActionItem)
     assert_constant_queries(make_rows, fetch, small=2, large=8)
 
 
@@ -470,7 +483,7 @@ def test_a_run_runs_a_constant_number_of_queries(time_machine, pmo):
         WarningDigest.objects.all().delete()
 
     engine.rules_ensure()
-    ContentType.objects.get_for_models(Task, CollabAsk, DepartmentReview)
+    ContentType.objects.get_for_models(Task, CollabAsk, DepartmentReview, Meeting, ActionItem)
     assert_constant_queries(make_rows, lambda: engine.run(now=NOW), small=2, large=6)
 
 

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "collab",
     "requests_app",
     "tasks_app",
+    "meetings_app",
     "review_app",
     "portfolio_app",
     "django.contrib.admin",
@@ -347,6 +348,12 @@ CELERY_BEAT_SCHEDULE = {
     "analysis-monthly": {
         "task": "review_app.tasks.send_monthly_analysis_task",
         "schedule": crontab(day_of_month=1, hour=7, minute=0),
+    },
+    # Daily at 05:30: every active weekly meeting series schedules (and invites to) its
+    # meetings of the next four weeks; a series date that has its meeting gets no other.
+    "meetings-series-extend": {
+        "task": "meetings_app.tasks.series_extend_task",
+        "schedule": crontab(hour=5, minute=30),
     },
 }
 

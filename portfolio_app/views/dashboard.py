@@ -108,13 +108,15 @@ def _chart_data(summary: selectors.Summary) -> dict:
 @limit_long_periods
 def dashboard(request):
     """Requests by state, tasks done / in progress / late, the late list, each
-    department's workload, on-time rate and review time, cycle times and risk levels."""
+    department's workload, on-time rate and review time, its meetings and action items,
+    cycle times and risk levels."""
     form, f = _filter(request)
     sort = request.GET.get("sort", selectors.DEFAULT_TASK_SORT)
     if sort not in selectors.TASK_SORTS:
         sort = selectors.DEFAULT_TASK_SORT
     summary = selectors.summary(f)
     late = selectors.late_list(f, sort=sort, limit=LATE_SHOWN)
+    meetings = selectors.meeting_summary(f)
     return render(
         request,
         "review_app/dashboard.html",
@@ -122,6 +124,7 @@ def dashboard(request):
             "form": form,
             "f": f,
             "summary": summary,
+            "meetings": meetings,
             "late": late,
             "late_sort": sort,
             "late_sort_links": _sort_links(request, selectors.TASK_SORTS),

@@ -1,7 +1,8 @@
 """Page: the to-do list 待辦 of everything that waits on the user, from every app.
 
 It reads each lower app (requests_app, tasks_app, and each area of review_app through
-its `todo_context`), which is why it lives here, at the top of the layering.
+its `todo_context`, meetings_app's among them), which is why it lives here, at the top
+of the layering.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from tasks_app import selectors as task_selectors
 def todo(request):
     """List what waits on the user: reviews to answer, requests to confirm or revise,
     task breakdowns to sign, the 協作請求 asked of them or of their departments, and
-    each review_app area's items (acceptance answers, final signatures,
-    retrospectives, feedback forms)."""
+    each area's items (acceptance answers, final signatures, retrospectives, feedback
+    forms; minutes to write, action items to confirm, my open action items)."""
     user = request.user
     context = {
         "reviews": request_selectors.reviews_todo(user=user),

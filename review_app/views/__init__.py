@@ -1,5 +1,8 @@
 """Pages of review_app, one module per area, and the case page that shows them together
-(case_page). The to-do page that lists each area's items is portfolio_app's."""
+(case_page). The to-do page that lists each area's items is portfolio_app's. The
+meetings and minutes of a case are meetings_app's area (meetings_app.hooks)."""
+
+from meetings_app import hooks as meetings
 
 from . import acceptance, archive, closing, feedback
 from .case_page import AREAS, case, register_areas
@@ -9,6 +12,7 @@ register_areas(
     ("closing", closing),
     ("feedback", feedback),
     ("archive", archive),
+    ("meetings", meetings),
 )
 
 __all__ = ["AREAS", "case"]

@@ -9,8 +9,9 @@ from devtools_app import scale
 
 class Command(BaseCommand):
     help = (
-        "Bulk-create realistic scale data (default 10,000 requests, 100,000 tasks and "
-        "3 progress updates per task) in departments sc-* and users scale_*. Refuses a "
+        "Bulk-create realistic scale data (default 10,000 requests, 100,000 tasks, "
+        "3 progress updates per task, 5 meetings per request and 3 action items per "
+        "meeting) in departments sc-* and users scale_*. Refuses a "
         "database that holds scale data already unless --reset is given."
     )
 
@@ -19,6 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--tasks", type=int, default=scale.DEFAULT_TASKS)
         parser.add_argument(
             "--updates", type=int, default=None, help="Progress updates (default 3 × tasks)."
+        )
+        parser.add_argument(
+            "--meetings",
+            type=int,
+            default=None,
+            help="About how many meetings (default 5 × requests).",
+        )
+        parser.add_argument(
+            "--actions", type=int, default=None, help="Action items (default 3 × meetings)."
         )
         parser.add_argument("--seed", type=int, default=scale.DEFAULT_SEED)
         parser.add_argument(
@@ -37,6 +47,8 @@ class Command(BaseCommand):
                 requests=options["requests"],
                 tasks=options["tasks"],
                 updates=options["updates"],
+                meetings=options["meetings"],
+                actions=options["actions"],
                 seed=options["seed"],
                 reset=options["reset"],
             )
@@ -65,6 +77,14 @@ class Command(BaseCommand):
             "  "
             + _("tasks by state: %(states)s")
             % {"states": ", ".join(f"{k} {v:,}" for k, v in report.task_states.items())}
+        )
+        self.stdout.write(
+            "  "
+            + _("meetings by state: %(states)s; action items by state: %(actions)s")
+            % {
+                "states": ", ".join(f"{k} {v:,}" for k, v in report.meeting_states.items()),
+                "actions": ", ".join(f"{k} {v:,}" for k, v in report.action_states.items()),
+            }
         )
         self.stdout.write(
             "  "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from .choices import OPEN_ACTION_STATES, ProblemStatus
+from .choices import OPEN_ACTION_STATES, MeetingState, ProblemStatus
 from .models import ActionItem, Meeting, Problem
 
 # The problems still to be dealt with: 進行中 and 需升級.
@@ -73,3 +73,17 @@ def open_items(meeting: Meeting) -> tuple[list[ActionItem], list[Problem]]:
         .order_by(*order)
     )
     return actions, problems
+
+
+def next_in_series(meeting: Meeting) -> Meeting | None:
+    """Return the series' next meeting after `meeting` (not cancelled), or None: a weekly
+    meeting's next one is already on the calendar, and it carries over what is open, so
+    no second one is scheduled from the minutes."""
+    if meeting.series_id is None:
+        return None
+    return (
+        Meeting.objects.filter(series_id=meeting.series_id, starts_at__gt=meeting.starts_at)
+        .exclude(state=MeetingState.CANCELLED)
+        .order_by("starts_at", "pk")
+        .first()
+    )

@@ -396,3 +396,23 @@ def series_meetings(user: User, series: MeetingSeries) -> QuerySet[Meeting]:
     """Return the series' meetings `user` may see, with the list fields, in time order."""
     meetings = permissions.visible_meetings(user, Meeting.objects.filter(series=series))
     return with_list_fields(meetings).order_by("starts_at", "pk")
+
+
+def case_search_texts(request: CollabRequest) -> list[str]:
+    """What the knowledge base searches of a case's meetings (review_app's archive): each
+    meeting's topic, the conclusions of its minutes in force, its problems and action
+    items. Filed minutes only: a draft is nobody's record. Four queries."""
+    meetings = Meeting.objects.filter(request=request).exclude(state=MeetingState.CANCELLED)
+    texts = list(meetings.order_by("starts_at", "pk").values_list("topic", flat=True))
+    texts += Minutes.objects.filter(meeting__in=meetings, state=MinutesState.FILED).values_list(
+        "items__conclusion", flat=True
+    )
+    texts += Problem.objects.filter(meeting__in=meetings, is_filed=True).values_list(
+        "description", flat=True
+    )
+    texts += (
+        ActionItem.objects.filter(meeting__in=meetings)
+        .exclude(state__in=[ActionState.DRAFT, ActionState.CANCELLED])
+        .values_list("description", flat=True)
+    )
+    return [text for text in texts if text]

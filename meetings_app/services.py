@@ -236,15 +236,21 @@ def _notify(event: str, recipients, *, by: User | None, url: str, **context) -> 
 # --- scheduling ----------------------------------------------------------------------
 
 
-def _agenda_rows(agenda: Iterable) -> list[tuple[str, Department | None]]:
-    """Normalise the agenda: titles, or (title, department-or-None) pairs; blanks dropped."""
+def _agenda_entries(agenda: Iterable) -> list[tuple]:
+    """Each agenda entry as given (a title, or a (title, department-or-None) pair) with
+    its normalised (title, department) row; blanks dropped."""
     rows = []
     for entry in agenda:
         title, department = (entry, None) if isinstance(entry, str) else entry
         title = (title or "").strip()
         if title:
-            rows.append((title, department))
+            rows.append((entry, (title, department)))
     return rows
+
+
+def _agenda_rows(agenda: Iterable) -> list[tuple[str, Department | None]]:
+    """Normalise the agenda: titles, or (title, department-or-None) pairs; blanks dropped."""
+    return [row for _entry, row in _agenda_entries(agenda)]
 
 
 def _clean(value):
@@ -515,7 +521,12 @@ def meeting_update(*, meeting: Meeting, by: User, **fields) -> Meeting:
     participants = _unique(fields.get("participants", meeting.participants.all()))
     if {u.pk for u in participants} != set(meeting.participants.values_list("pk", flat=True)):
         changed.append("participants")
-    agenda = _agenda_rows(fields.get("agenda", ()))
+    # An item given by its title alone keeps the presenting department it had.
+    presenting = {a.title: a.department for a in meeting.agenda.all()}
+    agenda = [
+        (title, department or (presenting.get(title) if isinstance(entry, str) else None))
+        for entry, (title, department) in _agenda_entries(fields.get("agenda", ()))
+    ]
     if "agenda" in fields and [(t, d.pk if d else None) for t, d in agenda] != [
         (a.title, a.department_id) for a in meeting.agenda.all()
     ]:
@@ -1382,6 +1393,7 @@ def meeting_schedule_next(*, meeting: Meeting, by: User, short_notice_reason: st
     if minutes.next_meeting_at is None:
         raise MeetingRefused(_("The minutes do not give the next meeting's time."))
     already = meeting.following.exclude(state=MeetingState.CANCELLED).first()
+    already = already or carryover.next_in_series(meeting)
     if already is not None:
         raise MeetingConflict(
             _("The next meeting is already scheduled: %(meeting)s.") % {"meeting": already}

@@ -39,7 +39,7 @@ from requests_app import permissions as request_permissions
 from requests_app.choices import OPEN_STATES
 from tasks_app.deadlines import Deadlines
 
-from . import permissions, selectors, services
+from . import carryover, permissions, selectors, services
 from .choices import ActionState, MeetingKind, MeetingState, MinutesState
 from .forms import (
     ActionAcceptForm,
@@ -404,6 +404,7 @@ def _render_meeting(request, pk, **bound):
         and latest.next_meeting_at is not None
         and meeting.state == MeetingState.MINUTES_FILED
         and not meeting.following.exclude(state=MeetingState.CANCELLED).exists()
+        and carryover.next_in_series(meeting) is None
     )
     allowed = {
         "edit": permissions.can_edit(user, meeting),

@@ -907,3 +907,50 @@ def test_two_people_filing_the_same_draft_at_once_file_it_once(w, monkeypatch):
     action = ActionItem.objects.get(meeting=meeting)
     assert action.state == ActionState.TODO and action.events.count() == 1
     assert Notification.objects.filter(url=action.get_absolute_url()).count() == 1
+
+
+def test_a_series_meeting_is_not_followed_twice(w):
+    """A weekly meeting's next one is the series' own: "schedule the next meeting" from its
+    minutes is refused while the series has a later meeting, so nobody gets two."""
+    first = timezone.localdate() + dt.timedelta(days=2)
+    series = services.series_create(
+        by=w.initiator,
+        request=w.request,
+        topic="專案週例會",
+        weekday=first.weekday(),
+        start_time=dt.time(16, 0),
+        duration_minutes=60,
+        first_date=first,
+        holiday_rule="skip",
+        form=MeetingForm.ONLINE,
+        online_link="https://meet.example.com/weekly",
+        recorder=w.recorder,
+        participants=[w.owner],
+        agenda_template="上週進度",
+    )
+    weekly, later = list(series.meetings.order_by("starts_at"))[:2]
+    weekly = held(weekly)
+    next_at = later.starts_at + dt.timedelta(hours=1)
+    minutes = write_minutes(w, weekly, next_meeting_at=next_at, next_focus="上線準備")
+    services.minutes_file(minutes=minutes, by=w.recorder)
+    weekly = Meeting.objects.get(pk=weekly.pk)
+    with pytest.raises(MeetingConflict) as refused:
+        services.meeting_schedule_next(meeting=weekly, by=w.recorder)
+    assert str(later.pk) not in str(refused.value) and later.topic in str(refused.value)
+    assert Meeting.objects.filter(series=series).count() == series.meetings.count()
+    assert not Meeting.objects.filter(previous=weekly).exists()
+
+
+def test_an_agenda_edited_by_its_titles_keeps_the_presenting_departments(w):
+    """The page edits the agenda as lines of text: an item kept by its title keeps the
+    department presenting it, and the same titles are no change (no new invitation)."""
+    meeting = schedule(w, agenda=[("需求確認", w.mkt), ("排期", w.tech)])
+    sequence = meeting.ics_sequence
+    meeting = services.meeting_update(meeting=meeting, by=w.initiator, agenda=["需求確認", "排期"])
+    assert meeting.ics_sequence == sequence
+    meeting = services.meeting_update(
+        meeting=meeting, by=w.initiator, agenda=["排期", "風險", "需求確認"]
+    )
+    rows = [(a.title, a.department) for a in meeting.agenda.order_by("position")]
+    assert rows == [("排期", w.tech), ("風險", None), ("需求確認", w.mkt)]
+    assert meeting.ics_sequence == sequence + 1

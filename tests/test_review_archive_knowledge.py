@@ -4,11 +4,15 @@ request's own visibility. Chinese substring search runs on PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from collab.models import User
+from meetings_app.choices import MeetingKind, MinutesState
+from meetings_app.models import Meeting, Minutes, MinutesItem, Problem
 from requests_app import permissions as request_permissions
 from requests_app.models import CollabRequest, Goal
 from review_app.models import Retrospective
@@ -142,6 +146,32 @@ def test_a_search_for_a_chinese_substring_finds_the_case(case, field):
     assert found == [entry]
     assert other.archive_entry not in found
     assert list(selectors.knowledge_base(user=case.outsider, q="活躍度 不存在的詞")) == []
+
+
+def test_the_minutes_of_the_cases_meetings_are_searched_too(case):
+    """A conclusion of the filed minutes, a problem and an action item of the case's
+    meetings find the case; a draft's conclusion does not."""
+    start = timezone.now() - dt.timedelta(days=10)
+    meeting = Meeting.objects.create(
+        request=case.req,
+        topic="上線評審會",
+        kind=MeetingKind.REVIEW,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        organiser=case.initiator,
+        recorder=case.initiator,
+    )
+    filed = Minutes.objects.create(
+        meeting=meeting, version=1, state=MinutesState.FILED, drafted_by=case.initiator
+    )
+    MinutesItem.objects.create(minutes=filed, title="灰度方案", conclusion="先開放百分之十流量")
+    draft = Minutes.objects.create(meeting=meeting, version=2, drafted_by=case.initiator)
+    MinutesItem.objects.create(minutes=draft, title="灰度方案", conclusion="草稿裡的構想")
+    Problem.objects.create(meeting=meeting, description="監控告警太晚", is_filed=True)
+    entry = archive_services.archive_case(request=case.req, by=case.pmo)
+    for phrase in ("上線評審", "百分之十流量", "告警太晚"):
+        assert list(selectors.knowledge_base(user=case.outsider, q=phrase)) == [entry], phrase
+    assert list(selectors.knowledge_base(user=case.outsider, q="草稿裡")) == []
 
 
 def test_the_page_finds_活躍度_for_any_member_of_staff(case, client_for):

@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from collab import notifications
 from collab.models import User
+from meetings_app import selectors as meeting_selectors
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import CollabRequest
 from requests_app.services import RequestConflict, event_log
@@ -52,7 +53,8 @@ def archive_search_text(request: CollabRequest) -> str:
 
     The name and number, background, expected deliverables, each goal (description,
     metric, target and actual), the retrospective (highlights, shortcomings,
-    improvement actions, departments' contributions) and the task names.
+    improvement actions, departments' contributions), the task names and the meetings
+    (topics, the conclusions of their filed minutes, problems and action items).
     """
     parts = [
         request.number or "",
@@ -79,6 +81,7 @@ def archive_search_text(request: CollabRequest) -> str:
             if row.contribution.strip()
         ]
     parts += list(request.tasks.order_by("sequence").values_list("name", flat=True))
+    parts += meeting_selectors.case_search_texts(request)
     return "\n".join(part.strip() for part in parts if part and part.strip())
 
 

@@ -24,7 +24,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -62,6 +61,18 @@ from .models import (
 
 # The fields of a meeting's plan the admin form may change (services.meeting_update).
 PLAN_FIELDS = ["topic", "starts_at", "ends_at", "form", "location", "online_link", "focus"]
+
+
+class MeetingAdminForm(forms.ModelForm):
+    """The meeting's plan, with the meeting's revision when the page was shown, so that
+    services.meeting_update refuses a save over someone else's newer change."""
+
+    revision = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["revision"].initial = services.revision(self.instance)
 
 
 class ReasonForm(forms.Form):
@@ -216,6 +227,7 @@ class MeetingAdmin(
     fsm_forms = {"cancel": ReasonForm}
     change_form_template = "admin/collab/fsm_change_form.html"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    form = MeetingAdminForm
 
     list_display = ["topic", "request", "kind", "starts_at", "state", "minutes_filed"]
     list_display_links = ["topic"]
@@ -315,6 +327,14 @@ class MeetingAdmin(
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_fieldsets(self, request, obj=None):
+        """The revision goes with a form that may save (a read-only page has none)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.has_change_permission(request, obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "revision"]}), *rest]
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))  # the state, too
         if obj is not None and self.has_change_permission(request, obj):
@@ -343,7 +363,12 @@ class MeetingAdmin(
             return
         meeting = Meeting.objects.get(pk=obj.pk)  # the service compares with what is saved
         try:
-            services.meeting_update(meeting=meeting, by=request.user, **fields)
+            services.meeting_update(
+                meeting=meeting,
+                by=request.user,
+                expected_revision=form.cleaned_data.get("revision") or None,
+                **fields,
+            )
         except errors.REFUSALS as exc:
             self.refuse(exc)  # the form comes back as filled in, with the reasons
 
@@ -750,15 +775,8 @@ class MeetingSeriesAdmin(request_admin.ArchivedCaseAdminMixin, ReadOnlyMixin, ad
     readonly_fields = fields
 
     def get_queryset(self, request):
-        """The series of the meetings the person may see, and those they run."""
-        queryset = super().get_queryset(request)
-        user = request.user
-        if user.sees_everything:
-            return queryset
-        meetings = permissions.visible_meetings(user).filter(series__isnull=False)
-        return queryset.filter(
-            Q(pk__in=meetings.values("series")) | Q(organiser=user) | Q(recorder=user)
-        )
+        """The series the person may see, as the pages see them."""
+        return permissions.visible_series(request.user, super().get_queryset(request))
 
     @admin.display(description=_("portal page"))
     def portal_page(self, obj):

@@ -40,6 +40,8 @@ def _field_label(name: str) -> str:
 
 def _scheduled(params: dict) -> str:
     text = time_range(params["starts_at"], params["ends_at"])
+    if params.get("by_series"):
+        return _("%(time)s (a meeting of the weekly series)") % {"time": text}
     if params.get("short_notice"):
         return _("%(time)s (short notice)") % {"time": text}
     return text

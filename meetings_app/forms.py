@@ -26,6 +26,7 @@ from tasks_app.forms import _grouped_by_own_department
 from tasks_app.models import Task
 from tasks_app.services import due_at
 
+from . import services
 from .choices import Attendance, HolidayRule, MeetingForm, MeetingKind, ProblemStatus
 from .models import (
     DEFAULT_ACTION_DUE_TIME,
@@ -199,6 +200,8 @@ class MeetingPlanForm(_PlanForm):
             "should have a day to prepare."
         ),
     )
+    # The meeting's revision when the change form was shown (services.revision).
+    revision = forms.CharField(widget=forms.HiddenInput, required=False)
 
     field_order = [
         "topic",
@@ -233,6 +236,7 @@ class MeetingPlanForm(_PlanForm):
             "end_time": end,
             "focus": meeting.focus,
             "agenda": "\n".join(item.title for item in meeting.agenda.all()),
+            "revision": services.revision(meeting),
         }
 
     @staticmethod
@@ -268,6 +272,10 @@ class MeetingPlanForm(_PlanForm):
         if start is None:
             return False
         return start - (now or timezone.now()) < dt.timedelta(days=1)
+
+    def seen_revision(self) -> str | None:
+        """Return the meeting's revision the change form showed (None: a new meeting)."""
+        return self.cleaned_data["revision"] or None
 
     def service_arguments(self) -> dict:
         """Return the keyword arguments of meeting_schedule / meeting_update."""
@@ -370,12 +378,24 @@ class ProblemStatusForm(BootstrapMixin, forms.Form):
 
     status = forms.ChoiceField(label=_label(Problem, "status"), choices=ProblemStatus.choices)
     note = forms.CharField(label=_("Note"), max_length=4000, required=False)
+    # The status the form showed: services.problem_set_status refuses a change over a
+    # newer one.
+    expected_status = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, problem: Problem | None = None, **kwargs):
+        """`initial` may carry what was typed (status, note) over a refused change; the
+        status seen is always the problem's."""
         if problem is not None:
             kwargs.setdefault("auto_id", f"id_problem{problem.pk}_%s")
-            kwargs.setdefault("initial", {"status": problem.status})
+            kwargs["initial"] = {
+                "status": problem.status,
+                **kwargs.get("initial", {}),
+                "expected_status": problem.status,
+            }
         super().__init__(*args, **kwargs)
+
+    def clean_expected_status(self) -> str | None:
+        return self.cleaned_data["expected_status"] or None
 
 
 # --- the minutes editor ------------------------------------------------------------------
@@ -405,6 +425,8 @@ class MinutesForm(BootstrapMixin, forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    # The draft's revision when the editor was shown (services.revision).
+    revision = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, meeting: Meeting, tasks: list[Task] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -437,6 +459,7 @@ class MinutesForm(BootstrapMixin, forms.Form):
             "other_matters": minutes.other_matters,
             "breakdown_agreed": minutes.breakdown_agreed,
             "tasks_discussed": [t.pk for t in minutes.tasks_discussed.all()],
+            "revision": services.revision(minutes),
         }
 
     def clean(self):
@@ -807,6 +830,7 @@ class MinutesEditor:
             "next_meeting_at": data["next_meeting_at"],
             "next_focus": data["next_focus"],
             "other_matters": data["other_matters"],
+            "expected_revision": data["revision"] or None,
         }
         if self.form.is_kickoff:
             arguments["breakdown_agreed"] = data["breakdown_agreed"]

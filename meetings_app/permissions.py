@@ -12,10 +12,11 @@ Visibility (issue 15 §8):
 - the PMO, executives and platform administrators see every meeting.
 A request's meeting list opens for whoever sees the request or one of its meetings (an
 invited guest), and lists only the meetings they see. A weekly series is visible to its
-organiser, recorder and participants, and with any of its meetings or its request's list.
-An action item is visible with its meeting, and to its owner. A draft's action items and
-problems (minutes not filed yet) are the organiser's, the recorder's and the PMO's only
-(not the executives', who read what was filed).
+organiser, recorder and participants, with any of its meetings, and with its request.
+An action item is visible with its meeting, to its owner and to its responsible
+department (members, heads, today's deputies: the warnings and escalations reach them).
+A draft's action items and problems (minutes not filed yet) are the organiser's, the
+recorder's and the PMO's only (not the executives', who read what was filed).
 
 Writing: the organiser, the recorder and the PMO edit a meeting and its minutes; the
 participants and the people who take part in its request comment. The owner works on an
@@ -34,6 +35,7 @@ from collab.permissions import get_or_404
 from requests_app import permissions as request_permissions
 from requests_app.choices import OPEN_STATES
 from requests_app.models import CollabRequest
+from tasks_app import permissions as task_permissions
 
 from .choices import ActionState, MeetingState
 from .models import ActionItem, Meeting, MeetingSeries
@@ -109,7 +111,7 @@ def visible_series(user: User, queryset: QuerySet | None = None) -> QuerySet[Mee
         | Q(recorder=user)
         | Q(Exists(invited))
         | Q(Exists(seen))
-        | Q(request__in=requests_with_meetings_seen(user).values("pk"))
+        | Q(request__in=request_permissions.visible_requests(user).values("pk"))
     )
 
 
@@ -197,7 +199,13 @@ def visible_actions(user: User, queryset: QuerySet | None = None) -> QuerySet[Ac
         return queryset.filter(filed)
     meetings = visible_meetings(user).values("pk")
     editor = Q(meeting__organiser=user) | Q(meeting__recorder=user)
-    return queryset.filter((filed & (Q(owner=user) | Q(meeting__in=meetings))) | editor)
+    # The responsible department's people (its heads, today's deputies: the warnings and
+    # the escalation tell them) read the item too.
+    sees = Q(owner=user) | Q(meeting__in=meetings)
+    departments = _departments_of(user)
+    if departments:
+        sees |= Q(responsible_department_id__in=departments)
+    return queryset.filter((filed & sees) | editor)
 
 
 def get_visible_action_or_404(user: User, pk, queryset: QuerySet | None = None) -> ActionItem:
@@ -250,14 +258,16 @@ def can_escalate(user: User, action: ActionItem) -> bool:
 
 
 def can_convert(user: User, action: ActionItem) -> bool:
-    """Turn it into a task of the request's breakdown: a confirmer, on an open item of a
-    meeting of a request whose breakdown exists (已立項 or 進行中)."""
+    """Turn it into a task of the request's breakdown: a confirmer who may also edit the
+    breakdown (tasks_app: the initiator or the PMO, while it is 已立項), on an open item
+    of a meeting of that request."""
     meeting = action.meeting
     return (
         action.state in (ActionState.TODO, ActionState.IN_PROGRESS, ActionState.SUBMITTED)
         and meeting.request_id is not None
         and not _action_archived(action)
         and is_confirmer(user, action)
+        and task_permissions.can_edit_breakdown(user, meeting.request)
     )
 
 
@@ -266,4 +276,24 @@ def can_cancel_action(user: User, action: ActionItem) -> bool:
         action.state in (ActionState.TODO, ActionState.IN_PROGRESS)
         and not _action_archived(action)
         and is_confirmer(user, action)
+    )
+
+
+# --- weekly series ---------------------------------------------------------------------
+
+
+def is_series_editor(user: User, series: MeetingSeries) -> bool:
+    """The series' organiser, its recorder or the PMO."""
+    return _active(user) and (
+        _manager(user) or user.pk in (series.organiser_id, series.recorder_id)
+    )
+
+
+def can_stop_series(user: User, series: MeetingSeries) -> bool:
+    """Stop a weekly series (no more meetings; those to come are cancelled): an editor
+    of the series, while it runs and its case is not archived."""
+    return (
+        series.is_active
+        and not (series.request_id and series.request.is_archived)
+        and is_series_editor(user, series)
     )

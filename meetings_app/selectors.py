@@ -10,16 +10,27 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from collab.calendar import WorkingDays
 from collab.models import Department, User
 from collab.permissions import get_or_404
 from requests_app.models import CollabRequest
 from tasks_app.models import Task, TaskAssignment
 
-from . import carryover, permissions
+from . import carryover, metrics, permissions
 from .choices import OPEN_ACTION_STATES, ActionState, MeetingState, MinutesState
 from .models import (
     ActionDelivery,
@@ -41,11 +52,15 @@ from .models import (
 
 def with_list_fields(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
     """Add what a meeting list's row shows: its request, people and series; the latest
-    filed version of its minutes, whether a draft is open, and its open action items."""
+    filed version of its minutes, whether a draft is open, whether they are overdue (the
+    minutes_overdue rule's definition, meetings_app.metrics), and its open action items."""
     draft = Minutes.objects.filter(meeting=OuterRef("pk"), state=MinutesState.DRAFT)
+    today = timezone.localdate()
+    late = metrics.minutes_overdue_q(WorkingDays(today), today, metrics.minutes_days())
     return meetings.select_related("request", "organiser", "recorder", "series").annotate(
         filed_version=Max("minutes__version", filter=Q(minutes__state=MinutesState.FILED)),
         has_draft=Exists(draft),
+        minutes_late=ExpressionWrapper(late, output_field=BooleanField()),
         open_actions=Count(
             "actions", filter=Q(actions__state__in=OPEN_ACTION_STATES), distinct=True
         ),

@@ -30,8 +30,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 
 from collab.calendar import WorkingDays
 from collab.errors import REFUSALS
@@ -45,8 +44,6 @@ logger = logging.getLogger(__name__)
 # How far ahead a series has its meetings scheduled (and their invitations sent).
 HORIZON_DAYS = 28
 WEEK = dt.timedelta(days=7)
-# services.meeting_schedule asks why a meeting is called less than this far ahead.
-NOTICE = dt.timedelta(days=1)
 
 
 def first_series_date(series: MeetingSeries) -> dt.date:
@@ -174,12 +171,6 @@ def generate(
             starts_at = _starts(series, actual)
             if starts_at <= now:
                 continue
-            short_notice = ""
-            if starts_at - now < NOTICE:
-                with translation.override(settings.LANGUAGE_CODE):
-                    short_notice = gettext("Made by the weekly series %(topic)s.") % {
-                        "topic": series.topic
-                    }
             meeting = schedule(
                 by=by,
                 request=series.request,
@@ -198,7 +189,6 @@ def generate(
                 agenda=agenda_of(series),
                 series=series,
                 series_date=day,
-                short_notice_reason=short_notice,
             )
             booked[actual].add(day)
             made.append(meeting)

@@ -203,6 +203,26 @@ def _lock_minutes(minutes: Minutes, meeting: Meeting) -> Minutes:
     return locked
 
 
+def revision(row: Meeting | Minutes) -> str:
+    """The token an edit page carries (the row's updated_at), to refuse a save over a
+    change made since the page was shown."""
+    return row.updated_at.isoformat()
+
+
+def _minutes_changed() -> str:
+    return _(
+        "Someone else saved these minutes meanwhile; reload the page to see their "
+        "changes, then make yours again."
+    )
+
+
+def _check_revision(locked: Meeting | Minutes, expected: str | None, message: str) -> None:
+    """Refuse with `message` when the locked row changed since the page showed revision
+    `expected` (None: the caller showed no page, nothing to compare)."""
+    if expected is not None and expected != revision(locked):
+        raise MeetingConflict(message)
+
+
 # --- people --------------------------------------------------------------------------
 
 
@@ -290,6 +310,8 @@ def _plan_errors(plan: dict, *, notice_from: dt.datetime | None) -> dict[str, li
             notice_from is not None
             and starts_at - notice_from < MIN_NOTICE
             and not plan["short_notice_reason"].strip()
+            # A weekly series' own meeting: its day was announced with the series.
+            and plan.get("series_date") is None
         ):
             error(
                 "short_notice_reason",
@@ -446,6 +468,8 @@ def _schedule(*, by: User, request: CollabRequest | None, **fields) -> Meeting:
     reason = plan["short_notice_reason"].strip() if short_notice else ""
     if short_notice:
         params["short_notice"] = True
+        if meeting.series_date is not None:
+            params["by_series"] = True
     meeting_event_log(
         meeting=meeting,
         kind=MeetingEventKind.SCHEDULED,
@@ -497,7 +521,9 @@ INVITATION_FIELDS = {
 
 
 @transaction.atomic
-def meeting_update(*, meeting: Meeting, by: User, **fields) -> Meeting:
+def meeting_update(
+    *, meeting: Meeting, by: User, expected_revision: str | None = None, **fields
+) -> Meeting:
     """Change the plan of a scheduled meeting: only what `fields` changes.
 
     `fields` are meeting_schedule's (topic, kind, starts_at, ends_at, form, location,
@@ -505,7 +531,8 @@ def meeting_update(*, meeting: Meeting, by: User, **fields) -> Meeting:
     short_notice_reason). A change of time, place, people, topic or agenda re-sends the
     invitation with the same UID and the next SEQUENCE to the people now invited, and a
     CANCEL to the people no longer invited; a time moved to less than a day ahead needs
-    `short_notice_reason`.
+    `short_notice_reason`. `expected_revision` (revision() of the meeting the form
+    showed) refuses a form older than another editor's change, which it would revert.
     """
     unknown = set(fields) - {*PLAN_FIELDS, *LIST_FIELDS, "short_notice_reason"}
     if unknown:
@@ -515,6 +542,14 @@ def meeting_update(*, meeting: Meeting, by: User, **fields) -> Meeting:
         if meeting.state != MeetingState.SCHEDULED:
             raise MeetingRefused(_meeting_refusal(meeting, "update"))
         raise PermissionDenied(_("Only the organiser, the recorder or the PMO change a meeting."))
+    _check_revision(
+        meeting,
+        expected_revision,
+        _(
+            "Someone else changed this meeting meanwhile; reload the page to see the "
+            "change, then make yours again."
+        ),
+    )
     before_people = invitees(meeting)
     new = {name: _clean(fields[name]) for name in PLAN_FIELDS if name in fields}
     changed = [name for name, value in new.items() if getattr(meeting, name) != value]
@@ -597,6 +632,12 @@ def meeting_cancel(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the meeting is cancelled.")})
+    return _call_off(meeting, by=by, reason=reason)
+
+
+def _call_off(meeting: Meeting, *, by: User, reason: str) -> Meeting:
+    """Cancel the locked meeting (meeting_cancel, series_stop): its history keeps the
+    reason, and everyone invited gets a CANCEL of the same UID."""
     meeting.cancel_reason = reason
     meeting.ics_sequence += 1
     _meeting_transition(
@@ -816,6 +857,7 @@ def minutes_save(
     other_matters: str = "",
     breakdown_agreed: bool = False,
     tasks_discussed: Sequence[Task] = (),
+    expected_revision: str | None = None,
 ) -> Minutes:
     """Save the draft of the minutes as the recorder typed it (nothing is sent).
 
@@ -830,12 +872,15 @@ def minutes_save(
     removed). Problems and action items already filed are live records: a correction
     lists them read-only and whatever it sends for them is left aside; they change
     through their own services (problem_set_status, the action item's actions).
-    Filed minutes are read-only.
+    Filed minutes are read-only. `expected_revision` (revision() of the draft the
+    editor showed) refuses a save over another writer's newer save, which the lists
+    would silently replace.
     """
     meeting = _lock_for_minutes(minutes.meeting, by)
     minutes = _lock_minutes(minutes, meeting)
     if minutes.state != MinutesState.DRAFT:
         raise MeetingRefused(_("Filed minutes are read-only; correct them to change them."))
+    _check_revision(minutes, expected_revision, _minutes_changed())
     _check_minutes(
         meeting,
         actual_start=actual_start,
@@ -956,14 +1001,15 @@ def _check_filing(meeting: Meeting, minutes: Minutes) -> None:
 
 
 @transaction.atomic
-def minutes_file(*, minutes: Minutes, by: User) -> Minutes:
+def minutes_file(*, minutes: Minutes, by: User, expected_revision: str | None = None) -> Minutes:
     """File the draft: it becomes read-only and goes to everyone concerned.
 
     Version 1 moves the meeting to 紀要已歸檔 (MINUTES_FILED); a correction supersedes
     the version it corrects (kept, SUPERSEDED). The draft's action items open (each
     owner is told, the clock runs from the meeting's day) and its problems are filed.
     The minutes go to the participants, the organiser, the recorder and the heads (and
-    today's deputies) of the meeting's departments.
+    today's deputies) of the meeting's departments. `expected_revision` (revision() of
+    the draft as the filer saw it) refuses a draft saved by someone else since.
     """
     meeting = _lock_for_minutes(minutes.meeting, by)
     minutes = _lock_minutes(minutes, meeting)
@@ -972,6 +1018,7 @@ def minutes_file(*, minutes: Minutes, by: User) -> Minutes:
             _("Version %(version)d of the minutes was filed meanwhile. Reload the page.")
             % {"version": minutes.version}
         )
+    _check_revision(minutes, expected_revision, _minutes_changed())
     _check_filing(meeting, minutes)
     now = timezone.now()
     previous = _last_filed(meeting)
@@ -1037,13 +1084,29 @@ def minutes_file(*, minutes: Minutes, by: User) -> Minutes:
 
 
 @transaction.atomic
-def problem_set_status(*, problem: Problem, by: User, status: str, note: str = "") -> Problem:
+def problem_set_status(
+    *,
+    problem: Problem,
+    by: User,
+    status: str,
+    note: str = "",
+    expected_status: str | None = None,
+) -> Problem:
     """Move a filed problem on (進行中 / 已解決 / 需升級), with a note, in the meeting's
-    history."""
+    history. `expected_status` (the status the form showed) refuses a change over
+    someone else's change made since."""
     meeting = _lock_for_minutes(problem.meeting, by)
     problem = Problem.objects.select_for_update().get(pk=problem.pk, meeting=meeting)
     if not problem.is_filed:
         raise MeetingRefused(_("The problem is part of minutes not filed yet."))
+    if expected_status is not None and expected_status != problem.status:
+        raise MeetingConflict(
+            _(
+                "Someone else changed this problem meanwhile; it is now “%(status)s”. "
+                "Reload the page to see the change."
+            )
+            % {"status": problem.get_status_display()}
+        )
     if status not in ProblemStatus.values:
         raise ValidationError({"status": _("Choose the problem's status.")})
     if status == problem.status:
@@ -1282,15 +1345,9 @@ def action_convert(*, action: ActionItem, by: User) -> Task:
     breakdown is frozen (until change requests exist) and the item stays an item.
     """
     action = _lock_action(action, "convert")
-    if not permissions.can_convert(by, action):
-        raise PermissionDenied(
-            _(
-                "Only the organiser, the request's initiator or the PMO turn an action "
-                "item of a request into a task."
-            )
-        )
     request = action.meeting.request
-    if request.state == RequestState.IN_PROGRESS:
+    # The request's stage first: it says why nobody may convert now.
+    if request is not None and request.state == RequestState.IN_PROGRESS:
         raise ActionRefused(
             _(
                 "The task breakdown of %(request)s is frozen while the request is “%(state)s”: "
@@ -1299,10 +1356,17 @@ def action_convert(*, action: ActionItem, by: User) -> Task:
             )
             % {"request": request.number or request.name, "state": request.get_state_display()}
         )
-    if request.state != RequestState.APPROVED:
+    if request is not None and request.state != RequestState.APPROVED:
         raise ActionRefused(
             _("An action item becomes a task only while the request is “%(state)s”.")
             % {"state": RequestState.APPROVED.label}
+        )
+    if not permissions.can_convert(by, action):
+        raise PermissionDenied(
+            _(
+                "Only the request's initiator or the PMO, who edit its task breakdown, "
+                "turn an action item into a task."
+            )
         )
     task = task_services.task_save(
         request=request,
@@ -1383,7 +1447,7 @@ def meeting_schedule_next(*, meeting: Meeting, by: User, short_notice_reason: st
     (the invitation goes)."""
     meeting = _lock_meeting(meeting)
     request = _lock_open_request(meeting.request) if meeting.request_id else None
-    if not (permissions.is_editor(by, meeting) or permissions.can_schedule(by, request)):
+    if not permissions.can_write_minutes(by, meeting):
         raise PermissionDenied(
             _("Only the organiser, the recorder or the PMO schedule the next meeting.")
         )
@@ -1502,4 +1566,42 @@ def series_create(
     series.departments.set(plan["departments"])
     series.participants.set(plan["participants"])
     series_module.generate(series, by=by, schedule=meeting_schedule)
+    return series
+
+
+@transaction.atomic
+def series_stop(*, series: MeetingSeries, by: User, reason: str) -> MeetingSeries:
+    """Stop a weekly series: it makes no more meetings (the daily extension skips it),
+    it ends today at the latest, and each of its meetings still to come is cancelled
+    as meeting_cancel does (the calendars get a CANCEL; the reason is kept).
+
+    A series has no history of its own: the reason is the cancelled meetings' history
+    line (MeetingEventKind.CANCELLED) and their cancel reason.
+    """
+    _lock_case(series.request_id)
+    series = (
+        MeetingSeries.objects.select_for_update(of=("self",))
+        .select_related("request")
+        .get(pk=series.pk)
+    )
+    if not series.is_active:
+        raise MeetingRefused(_("This weekly series has already ended."))
+    if not permissions.can_stop_series(by, series):
+        raise PermissionDenied(_("Only the organiser, the recorder or the PMO stop a series."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the series stops.")})
+    today = timezone.localdate()
+    series.is_active = False
+    fields = ["is_active"]
+    if series.until is None or series.until > today:
+        series.until = today
+        fields.append("until")
+    series.save(update_fields=fields)
+    now = timezone.now()
+    coming = series.meetings.filter(state=MeetingState.SCHEDULED, starts_at__gt=now)
+    for meeting in coming.order_by("starts_at", "pk"):
+        # Locked in the services' order (the request, held above, then the meeting).
+        meeting = _lock_meeting(meeting, "cancel")
+        _call_off(meeting, by=by, reason=reason)
     return series

@@ -31,4 +31,5 @@ urlpatterns = [
     path("series/new/", views.series_create, name="series-new"),
     path("series/<int:pk>/", views.series_detail, name="series"),
     path("series/<int:pk>/calendar.ics", ics_views.series_ics, name="series-ics"),
+    path("series/<int:pk>/stop/", views.series_stop, name="series-stop"),
 ]

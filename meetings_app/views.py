@@ -323,7 +323,12 @@ def meeting_edit(request, pk):
         form = MeetingPlanForm(request.POST, people=people, departments=departments)
         if form.is_valid():
             try:
-                services.meeting_update(meeting=meeting, by=user, **form.service_arguments())
+                services.meeting_update(
+                    meeting=meeting,
+                    by=user,
+                    expected_revision=form.seen_revision(),
+                    **form.service_arguments(),
+                )
             except ValidationError as exc:
                 form.add_service_error(exc)
             except ServiceError as exc:
@@ -553,6 +558,12 @@ def problem_status(request, pk, problem_pk):
             form.add_service_error(exc)
         except ServiceError as exc:
             error = errors.message(exc)
+            # Show the status as it now is, keeping what was typed, so that a second
+            # submit is made knowing the other change.
+            form = ProblemStatusForm(
+                problem=selectors.problem_of(meeting, problem_pk),
+                initial={"status": form.cleaned_data["status"], "note": form.cleaned_data["note"]},
+            )
         else:
             notice = _("The problem's status was changed.")
             if request.htmx:
@@ -594,27 +605,26 @@ def _editor(meeting: Meeting, draft, data=None) -> MinutesEditor:
     )
 
 
-def _save_minutes(request, editor: MinutesEditor, draft) -> bool:
-    """Save the draft as typed; on a refusal show it and return False."""
+def _save_minutes(request, editor: MinutesEditor, draft):
+    """Save the draft as typed and return it saved; on a refusal show it, return None."""
     if not editor.is_valid():
         messages.error(request, _("Please correct the errors below."))
-        return False
+        return None
     try:
-        services.minutes_save(minutes=draft, by=request.user, **editor.arguments())
+        return services.minutes_save(minutes=draft, by=request.user, **editor.arguments())
     except ValidationError as exc:
         editor.add_service_error(exc)
         messages.error(request, _("Please correct the errors below."))
-        return False
     except ServiceError as exc:
         errors.flash(request, exc)
-        return False
-    return True
+    return None
 
 
-def _file_minutes(request, draft) -> bool:
-    """File the saved draft; on a refusal say why (in the messages) and return False."""
+def _file_minutes(request, draft, expected_revision: str | None = None) -> bool:
+    """File the saved draft (refused if saved by someone else since `expected_revision`);
+    on a refusal say why (in the messages) and return False."""
     try:
-        services.minutes_file(minutes=draft, by=request.user)
+        services.minutes_file(minutes=draft, by=request.user, expected_revision=expected_revision)
     except ValidationError as exc:
         messages.warning(request, _("The draft is saved, but it cannot be filed yet:"))
         errors.flash(request, exc)
@@ -640,16 +650,27 @@ def minutes_edit(request, pk):
         _("This meeting takes no more minutes."),
     ):
         return refused
+    if request.method != "POST" and not meeting.minutes.exists():
+        # Opening the editor starts nothing: the draft is made by the POST of "Write the
+        # minutes" (the field `start`), so that a look leaves no "draft started" behind.
+        return render(
+            request,
+            "meetings_app/minutes_start.html",
+            {"meeting": meeting, "request_obj": meeting.request},
+        )
     try:
         draft = services.minutes_draft(meeting=meeting, by=user)
     except ServiceError as exc:
         errors.flash(request, exc)
         return redirect(meeting)
+    if "start" in request.POST:
+        return redirect("meetings_app:minutes", pk=meeting.pk)
     editor = _editor(meeting, draft, data=request.POST if request.method == "POST" else None)
-    if request.method == "POST" and _save_minutes(request, editor, draft):
+    if request.method == "POST" and (saved := _save_minutes(request, editor, draft)):
         if "file" not in request.POST:
             messages.success(request, _("The draft of the minutes was saved."))
-        elif _file_minutes(request, draft):
+        # Filed as just saved: another save in between is refused, not filed unseen.
+        elif _file_minutes(request, saved, services.revision(saved)):
             return redirect(meeting)
         # Saved: show the draft as it now is (a refusal to file is in the messages).
         return redirect("meetings_app:minutes", pk=meeting.pk)
@@ -912,6 +933,12 @@ def series_detail(request, pk):
     series = selectors.series_for_page(user, pk)
     if refused := _only(request, READ):
         return refused
+    return _render_series(request, series)
+
+
+def _render_series(request, series, *, stop_form=None):
+    """Render the series page; `stop_form` is the "Stop the series" form as typed."""
+    user = request.user
     now = timezone.now()
     meetings = list(selectors.series_meetings(user, series))
     return render(
@@ -924,5 +951,37 @@ def series_detail(request, pk):
             "past": [m for m in reversed(meetings) if m.ends_at < now],
             "weekday": WEEKDAYS[series.weekday],
             "now": now,
+            "can_stop": permissions.can_stop_series(user, series),
+            "stop_form": stop_form or ReasonForm(),
+            "open_form": "stop" if stop_form is not None else "",
         },
     )
+
+
+def series_stop(request, pk):
+    """Stop a weekly series, with a reason: it makes no more meetings, and those to come
+    are cancelled (everyone invited gets the calendar's CANCEL)."""
+    user = request.user
+    series = selectors.series_for_page(user, pk)
+    if refused := _only(request, ("POST",)):
+        return refused
+    if not permissions.is_series_editor(user, series):
+        raise PermissionDenied(_("Only the organiser, the recorder or the PMO stop a series."))
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the series stops."))
+        return _render_series(request, series, stop_form=form)
+    try:
+        services.series_stop(series=series, by=user, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        form.add_service_error(exc)
+        errors.flash(request, exc)
+        return _render_series(request, series, stop_form=form)
+    except ServiceError as exc:
+        errors.flash(request, exc)
+    else:
+        messages.success(
+            request,
+            _("The series is stopped; its coming meetings are cancelled and everyone is told."),
+        )
+    return redirect(series)

@@ -227,6 +227,8 @@ def test_issue15_meeting_minutes_and_action_items(
         expect(todo).to_contain_text("待寫紀要")
         _click_to(page, todo.get_by_role("link", name=TOPIC))
         expect(page.locator("h1")).to_contain_text(TOPIC)
+        # Opening the editor starts nothing; "Write the minutes" (a POST) starts the draft.
+        _click_to(page, page.get_by_role("button", name="撰寫紀要"))
         for index, conclusion in enumerate(CONCLUSIONS):
             row = _row(page, "items", index)
             expect(row.get_by_label(field(MinutesItem, "title"))).to_have_value(AGENDA[index])

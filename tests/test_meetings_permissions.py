@@ -12,6 +12,7 @@ from django.utils import timezone
 from meetings_app import permissions
 from meetings_app.choices import ActionState, MeetingState
 from meetings_app.models import ActionItem, Meeting, MeetingSeries
+from requests_app.choices import RequestState
 from requests_app.models import CollabRequest
 from tests import meetings_fixtures
 from tests.helpers import assert_constant_queries
@@ -86,7 +87,8 @@ def test_a_drafts_action_items_are_the_editors_only(world, role):
 def test_a_filed_action_item_is_seen_with_its_meeting_and_by_its_owner(world, role):
     action = make_action(world.case_meeting, world.owner)
     seen = permissions.visible_actions(getattr(world, role)).filter(pk=action.pk).exists()
-    assert seen == (role in SEES_CASE_MEETING | {"owner"})
+    # Its responsible department (the owner's, o) reads it too: warnings reach its head.
+    assert seen == (role in SEES_CASE_MEETING | {"owner", "o_staff"})
 
 
 EDITORS = {"initiator", "recorder", "pmo", "superuser"}
@@ -143,7 +145,14 @@ def test_the_owner_works_and_the_organiser_initiator_or_pmo_confirm(world, role)
     submitted = make_action(world.case_meeting, world.owner, ActionState.SUBMITTED)
     confirmers = {"initiator", "pmo", "superuser"}  # organiser = initiator here
     assert permissions.can_confirm(user, submitted) == (role in confirmers)
+    # Turning it into a task edits the breakdown: only while the request is 已立項.
+    assert not permissions.can_convert(user, submitted)
+    CollabRequest.objects.filter(pk=world.request.pk).update(state=RequestState.APPROVED)
+    submitted = ActionItem.objects.select_related("meeting__request").get(pk=submitted.pk)
     assert permissions.can_convert(user, submitted) == (role in confirmers)
+    CollabRequest.objects.filter(pk=world.request.pk).update(state=RequestState.IN_PROGRESS)
+    submitted = ActionItem.objects.select_related("meeting__request").get(pk=submitted.pk)
+    assert not permissions.can_convert(user, submitted)
     assert not permissions.can_work_on(user, submitted)
 
 
@@ -185,7 +194,9 @@ def test_visible_meetings_runs_the_same_queries_for_more_meetings(world):
     assert_constant_queries(make_rows, fetch)
 
 
-SEES_SERIES = SEES_CASE_MEETING  # the series of the request: with its meetings' list
+# The series of the request: with the request (a guest invited to one meeting does not
+# see the series they are not part of).
+SEES_SERIES = SEES_CASE_MEETING - {"guest"}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -817,6 +817,9 @@ def test_the_next_meeting_opens_with_the_focus_and_what_is_still_open(w):
     )
     done = ActionItem.objects.get(description="更新FAQ")
     services.action_cancel(action=done, by=w.initiator, reason="已由他人完成")
+    # Taking part in the request is not enough: the meeting's editors schedule its next.
+    with pytest.raises(PermissionDenied):
+        services.meeting_schedule_next(meeting=meeting, by=w.tech_staff)
     following = services.meeting_schedule_next(meeting=meeting, by=w.recorder)
     assert following.previous == meeting and following.request == w.request
     assert following.starts_at == next_at
@@ -947,3 +950,209 @@ def test_an_agenda_edited_by_its_titles_keeps_the_presenting_departments(w):
     rows = [(a.title, a.department) for a in meeting.agenda.order_by("position")]
     assert rows == [("排期", w.tech), ("風險", None), ("需求確認", w.mkt)]
     assert meeting.ics_sequence == sequence + 1
+
+
+# --- stale pages (a save over someone else's newer save is refused) -----------------------
+
+
+def _save_items(w, minutes, *, by, conclusion, problems, actions, **fields) -> Minutes:
+    """Save the draft with every agenda item concluded as `conclusion`."""
+    items = [
+        {"title": item.title, "discussion": "", "conclusion": conclusion}
+        for item in minutes.items.all()
+    ]
+    attendance = {row.user_id: (Attendance.PRESENT, "") for row in minutes.attendance.all()}
+    meeting = minutes.meeting
+    return services.minutes_save(
+        minutes=minutes,
+        by=by,
+        actual_start=meeting.starts_at,
+        actual_end=meeting.ends_at,
+        items=items,
+        attendance=attendance,
+        problems=problems,
+        actions=actions,
+        **fields,
+    )
+
+
+def test_saving_minutes_from_an_older_page_is_refused_and_keeps_the_newer_save(w):
+    """The organiser and the recorder open the same draft; the recorder saves a new
+    problem and action item; the organiser's save from the older page is refused, so
+    nothing of the recorder's is replaced or deleted. Filing from that page is refused
+    too; from the page as now saved, both go through."""
+    meeting = held(schedule(w))
+    draft = services.minutes_draft(meeting=meeting, by=w.recorder)
+    seen = services.revision(draft)  # both pages show this draft
+    _save_items(
+        w,
+        draft,
+        by=w.recorder,
+        conclusion="記錄人的結論",
+        problems=[problem_row()],
+        actions=[action_row(w)],
+        expected_revision=seen,
+    )
+    with translation.override("en"), pytest.raises(MeetingConflict) as refused:
+        _save_items(
+            w,
+            Minutes.objects.get(pk=draft.pk),
+            by=w.initiator,
+            conclusion="召集人的結論",
+            problems=[],
+            actions=[],
+            expected_revision=seen,
+        )
+    assert "reload" in str(refused.value).lower()
+    draft = Minutes.objects.get(pk=draft.pk)
+    assert {item.conclusion for item in draft.items.all()} == {"記錄人的結論"}
+    assert Problem.objects.filter(raised_in=draft).count() == 1
+    assert ActionItem.objects.filter(raised_in=draft, state=ActionState.DRAFT).count() == 1
+    with pytest.raises(MeetingConflict):
+        services.minutes_file(minutes=draft, by=w.initiator, expected_revision=seen)
+    assert Minutes.objects.get(pk=draft.pk).state == MinutesState.DRAFT
+    services.minutes_file(minutes=draft, by=w.initiator, expected_revision=services.revision(draft))
+    assert Minutes.objects.get(pk=draft.pk).state == MinutesState.FILED
+
+
+def test_a_meeting_changed_from_an_older_form_is_refused_and_not_reverted(w):
+    """Two editors open the change form; the first moves the meeting; the second's form,
+    showing the old time, is refused: the new time stays and no calendar gets the old
+    one again. Without a revision (the callers that show no page) it still saves."""
+    meeting = schedule(w)
+    seen = services.revision(meeting)
+    moved = meeting.starts_at + dt.timedelta(days=1)
+    services.meeting_update(
+        meeting=meeting,
+        by=w.initiator,
+        starts_at=moved,
+        ends_at=moved + dt.timedelta(hours=1),
+        expected_revision=seen,
+    )
+    sent = OutboxMessage.objects.count()
+    stale = Meeting.objects.get(pk=meeting.pk)
+    with translation.override("en"), pytest.raises(MeetingConflict) as refused:
+        services.meeting_update(
+            meeting=stale,
+            by=w.recorder,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            location="5F 小會議室",
+            expected_revision=seen,
+        )
+    assert "reload" in str(refused.value).lower()
+    stale.refresh_from_db()
+    assert stale.starts_at == moved and stale.location == "3F 大會議室"
+    assert stale.ics_sequence == 1 and OutboxMessage.objects.count() == sent
+    services.meeting_update(meeting=stale, by=w.recorder, location="5F 小會議室")
+    stale.refresh_from_db()
+    assert stale.starts_at == moved and stale.location == "5F 小會議室"
+
+
+def test_a_problems_status_from_an_older_page_is_refused_naming_the_current_one(w):
+    """Both saw the problem 進行中; the first resolves it; the second's 需升級 from the
+    older page is refused with the status it now has, and the first's note stays."""
+    _meeting, _minutes = filed_meeting(w)
+    problem = Problem.objects.get()
+    seen = problem.status
+    services.problem_set_status(
+        problem=problem,
+        by=w.recorder,
+        status=ProblemStatus.RESOLVED,
+        note="客服增派人手",
+        expected_status=seen,
+    )
+    with translation.override("en"), pytest.raises(MeetingConflict) as refused:
+        services.problem_set_status(
+            problem=problem,
+            by=w.initiator,
+            status=ProblemStatus.ESCALATE,
+            note="需要高層決定",
+            expected_status=seen,
+        )
+    assert "Resolved" in str(refused.value)
+    problem.refresh_from_db()
+    assert problem.status == ProblemStatus.RESOLVED and problem.status_note == "客服增派人手"
+
+
+# --- stopping a weekly series -----------------------------------------------------------------
+
+
+def test_stopping_a_series_cancels_its_coming_meetings_and_makes_no_more(w):
+    """The recorder stops the series: it ends today, each meeting to come is cancelled
+    with the reason (a CANCEL to everyone invited, a CANCELLED line in its history), a
+    meeting already held stays, and the daily extension makes nothing any more."""
+    from meetings_app import series as series_module
+
+    series = weekly_series(w)
+    coming = list(series.meetings.order_by("starts_at"))
+    assert len(coming) >= 2
+    past = held(coming.pop(0))
+    stopped = services.series_stop(series=series, by=w.recorder, reason="專案改為雙週檢討")
+    assert stopped.is_active is False and stopped.until == timezone.localdate()
+    series.refresh_from_db()
+    assert series.is_active is False and series.until == timezone.localdate()
+    for meeting in coming:
+        meeting.refresh_from_db()
+        assert meeting.state == MeetingState.CANCELLED
+        assert meeting.cancel_reason == "專案改為雙週檢討" and meeting.ics_sequence == 1
+        assert {r.recipient for r in invitation_rows(meeting, "CANCEL")} == {
+            w.initiator,
+            w.recorder,
+            w.owner,
+        }
+        event = meeting.events.get(kind=MeetingEventKind.CANCELLED)
+        assert event.comment == "專案改為雙週檢討" and event.by == w.recorder
+    past.refresh_from_db()
+    assert past.state == MeetingState.SCHEDULED and not invitation_rows(past, "CANCEL")
+    count = series.meetings.count()
+    for today in (timezone.localdate(), timezone.localdate() + dt.timedelta(days=30)):
+        assert series_module.extend_all(schedule=services.meeting_schedule, today=today) == 0
+    assert series_module.generate(series, by=w.initiator, schedule=services.meeting_schedule) == []
+    assert series.meetings.count() == count
+
+
+def test_who_may_stop_a_series(w, pmo):
+    """The organiser, the recorder and the PMO stop a series, with a reason; a
+    participant or an outsider may not; a stopped series is not stopped twice."""
+    series = weekly_series(w)
+    for person in (w.owner, w.outsider, w.tech_head):
+        with pytest.raises(PermissionDenied):
+            services.series_stop(series=series, by=person, reason="不開了")
+    with pytest.raises(ValidationError) as refused:
+        services.series_stop(series=series, by=w.initiator, reason="  ")
+    assert "reason" in refused.value.message_dict
+    series.refresh_from_db()
+    assert series.is_active and not series.meetings.filter(state=MeetingState.CANCELLED).exists()
+    services.series_stop(series=series, by=pmo, reason="專案暫停")
+    with pytest.raises(MeetingRefused):
+        services.series_stop(series=series, by=w.initiator, reason="再停一次")
+
+
+def test_a_series_keeps_an_earlier_end_and_only_its_scheduled_meetings_are_cancelled(w):
+    """An `until` before today stays; a meeting already cancelled is not cancelled again."""
+    series = weekly_series(w)
+    first, *rest = series.meetings.order_by("starts_at")
+    services.meeting_cancel(meeting=first, by=w.initiator, reason="颱風假")
+    services.series_stop(series=series, by=w.initiator, reason="改期")
+    first.refresh_from_db()
+    assert first.cancel_reason == "颱風假" and first.ics_sequence == 1
+    rest = Meeting.objects.filter(pk__in=[m.pk for m in rest])
+    assert rest and all(m.state == MeetingState.CANCELLED for m in rest)
+    ended = weekly_series(w, topic="另一週會")
+    earlier = timezone.localdate() - dt.timedelta(days=1)
+    MeetingSeries.objects.filter(pk=ended.pk).update(until=earlier)
+    services.series_stop(series=ended, by=w.initiator, reason="結束")
+    ended.refresh_from_db()
+    assert ended.until == earlier and not ended.is_active
+
+
+def test_a_series_of_an_archived_case_cannot_be_stopped(w, pmo):
+    series = weekly_series(w)
+    for meeting in series.meetings.all():
+        services.meeting_cancel(meeting=meeting, by=w.initiator, reason="結案")
+    archive(w.request, by=pmo)
+    with pytest.raises(CaseArchived):
+        services.series_stop(series=series, by=pmo, reason="結案")
+    series.refresh_from_db()
+    assert series.is_active

@@ -113,6 +113,13 @@ def _login(client, user):
     return client
 
 
+def start_minutes(client, meeting):
+    """Press "Write the minutes": the POST that starts the draft and opens the editor."""
+    response = client.post(_url("minutes", meeting.pk), {"start": "1"})
+    assert response.status_code == 302 and response.url == _url("minutes", meeting.pk)
+    return response
+
+
 def file_minutes(meeting, by, *, owner, actions=1, next_meeting_at=None):
     """Draft, save and file minutes with two conclusions, a problem and `actions` items."""
     minutes = services.minutes_draft(meeting=meeting, by=by)
@@ -401,6 +408,7 @@ def test_the_recorder_drafts_saves_and_files_the_minutes(client, meeting, record
     (nothing opens); filing opens the action items and shows the minutes read-only."""
     move_to_past(meeting)
     _login(client, recorder)
+    start_minutes(client, meeting)
     page = client.get(_url("minutes", meeting.pk))
     assert page.status_code == 200
     draft = Minutes.objects.get(meeting=meeting)
@@ -488,6 +496,7 @@ def test_the_editor_shows_what_is_missing_and_keeps_what_was_typed(client, meeti
     come back with their errors; nothing is saved."""
     move_to_past(meeting)
     _login(client, recorder)
+    start_minutes(client, meeting)
     page = client.get(_url("minutes", meeting.pk))
     data = _editor_post(page, save="1")
     data.update(
@@ -518,7 +527,7 @@ def test_filing_unfinished_minutes_is_refused_with_the_reasons(client, meeting, 
     """Filing a draft without conclusions keeps it a draft and says why."""
     move_to_past(meeting)
     _login(client, recorder)
-    client.get(_url("minutes", meeting.pk))
+    start_minutes(client, meeting)
     response = client.post(_url("minutes-file", meeting.pk), follow=True)
     assert response.redirect_chain[-1][0] == _url("minutes", meeting.pk)
     assert [m.level_tag for m in response.context["messages"]].count("error") >= 1
@@ -875,7 +884,10 @@ def test_schedule_write_and_file_minutes_in_the_browser(page, live_server, pmo):
     move_to_past(meeting)
     page.on("dialog", lambda dialog: dialog.accept())
     browser_switch_user(page, live_server, "bob")
-    page.goto(live_server.url + _url("minutes", meeting.pk))
+    page.goto(live_server.url + meeting.get_absolute_url())
+    with page.expect_navigation():
+        page.click("#action-write-minutes")  # a POST: it starts the draft
+    assert page.url == live_server.url + _url("minutes", meeting.pk)
     page.fill("#id_items-0-conclusion", "範圍確定")
     page.fill("#id_items-1-conclusion", "依 RACI 分工")
     page.click('[data-formset-add="problems"]')
@@ -895,3 +907,257 @@ def test_schedule_write_and_file_minutes_in_the_browser(page, live_server, pmo):
     action = meeting.actions.get()
     assert action.state == ActionState.TODO and action.problem.description == "缺少產品照片"
     assert page.locator("#minutes-items").inner_text().count("範圍確定") == 1
+
+
+def test_unfiled_minutes_show_overdue_only_past_the_rules_working_days(
+    client, approved, staff, recorder
+):
+    """The list's badge says what the minutes_overdue rule says: "not filed" while the
+    recorder still has time, "overdue" once the working days of the rule have passed."""
+    recent = move_to_past(schedule(approved, staff, recorder=recorder, topic="剛開完"), hours=2)
+    old = schedule(approved, staff, recorder=recorder, topic="上月會議")
+    old = move_to_past(old, hours=24 * 12)
+    _login(client, recorder)
+    page = client.get(_url("mine"), {"tab": "minutes"}).text
+    row = {m: page[page.index(f'data-meeting="{m.pk}"') :][:3000] for m in (recent, old)}
+    assert 'data-minutes="missing"' in row[recent] and 'data-minutes="overdue"' not in row[recent]
+    assert 'data-minutes="overdue"' in row[old]
+
+
+# --- stopping a weekly series; opening the minutes editor ---------------------------------
+
+
+def _weekly(approved, staff, recorder, participant) -> MeetingSeries:
+    return services.series_create(
+        by=staff,
+        request=approved,
+        topic="專案週例會",
+        weekday=(timezone.localdate() + dt.timedelta(days=7)).weekday(),
+        start_time=dt.time(16, 0),
+        duration_minutes=60,
+        first_date=timezone.localdate() + dt.timedelta(days=7),
+        holiday_rule="skip",
+        form=MeetingForm.ONLINE,
+        online_link="https://meet.example.com/weekly",
+        recorder=recorder,
+        participants=[participant],
+    )
+
+
+def test_the_organiser_stops_a_weekly_series_with_a_reason(
+    client, approved, staff, recorder, participant
+):
+    """The series page offers "Stop the series" to its organiser (not to a participant,
+    who gets 403 on the POST); no reason shows the dialog again; with one, the series
+    ends and its coming meetings are cancelled."""
+    series = _weekly(approved, staff, recorder, participant)
+    url = _url("series-stop", series.pk)
+    _login(client, participant)
+    assert 'id="series-stop"' not in client.get(series.get_absolute_url()).text
+    assert client.post(url, {"reason": "不開了"}).status_code == 403
+    assert client.get(url).status_code == 405
+
+    _login(client, staff)
+    page = client.get(series.get_absolute_url())
+    assert 'id="series-stop"' in page.text and 'id="stop-form"' in page.text
+    response = client.post(url, {"reason": ""})
+    assert response.status_code == 200 and 'data-open-modal="#stop-modal"' in response.text
+    series.refresh_from_db()
+    assert series.is_active
+
+    response = client.post(url, {"reason": "改為雙週檢討"})
+    assert response.status_code == 302 and response.url == series.get_absolute_url()
+    series.refresh_from_db()
+    assert not series.is_active and series.until == timezone.localdate()
+    meetings = list(series.meetings.all())
+    assert meetings and all(m.state == MeetingState.CANCELLED for m in meetings)
+    assert {m.cancel_reason for m in meetings} == {"改為雙週檢討"}
+    assert 'id="series-stop"' not in client.get(series.get_absolute_url()).text
+
+
+def test_opening_the_minutes_editor_starts_no_draft(client, meeting, recorder, pmo):
+    """A look at the editor (the PMO's, the recorder's) makes no draft: the page offers
+    "Write the minutes", a POST, which starts it; the meeting page's button posts too."""
+    move_to_past(meeting)
+    for person in (pmo, recorder):
+        _login(client, person)
+        page = client.get(_url("minutes", meeting.pk))
+        assert page.status_code == 200 and 'id="start-minutes"' in page.text
+        assert 'id="minutes-form"' not in page.text
+    detail = client.get(meeting.get_absolute_url())
+    assert 'name="start"' in detail.text and 'id="action-write-minutes"' in detail.text
+    assert not Minutes.objects.filter(meeting=meeting).exists()
+
+    start_minutes(client, meeting)
+    draft = Minutes.objects.get(meeting=meeting)
+    assert draft.state == MinutesState.DRAFT and draft.drafted_by == recorder
+    page = client.get(_url("minutes", meeting.pk))
+    assert 'id="minutes-form"' in page.text
+    start_minutes(client, meeting)  # pressed twice: the same draft
+    assert Minutes.objects.filter(meeting=meeting).count() == 1
+
+
+# --- stale pages (issue 15 review: lost writes) -----------------------------------------
+
+
+def _two_clients(first_user, second_user):
+    from django.test import Client
+
+    first, second = Client(), Client()
+    first.force_login(first_user)
+    second.force_login(second_user)
+    return first, second
+
+
+def test_minutes_saved_from_an_older_editor_page_are_refused_and_lose_nothing(
+    meeting, recorder, staff, owner
+):
+    """The organiser and the recorder open the same draft; the recorder saves a problem
+    and an action item; the organiser's save, then filing, from the older page are
+    refused: the recorder's conclusion, problem and action item are all still there."""
+    move_to_past(meeting)
+    draft = services.minutes_draft(meeting=meeting, by=recorder)
+    by_recorder, by_organiser = _two_clients(recorder, staff)
+    recorder_page = by_recorder.get(_url("minutes", meeting.pk))
+    organiser_page = by_organiser.get(_url("minutes", meeting.pk))
+    assert 'name="minutes-revision"' in organiser_page.text
+    due = (timezone.localdate() + dt.timedelta(days=5)).isoformat()
+    data = _editor_post(recorder_page, save="1")
+    data.update(
+        _rows(
+            "items",
+            [
+                {"title": "確認需求範圍", "discussion": "", "conclusion": "記錄人的結論"},
+                {"title": "任務分工", "discussion": "", "conclusion": "依 RACI 分工"},
+            ],
+        )
+    )
+    data.update(
+        _rows("problems", [{"description": "資料同步延遲", "department": "", "status": "open"}])
+    )
+    data.update(
+        _rows(
+            "actions",
+            [
+                {
+                    "description": "整理客戶投訴詳情",
+                    "responsible_department": str(owner.department_id),
+                    "owner": str(owner.pk),
+                    "due_date": due,
+                    "due_time": "17:00",
+                    "importance": "normal",
+                }
+            ],
+        )
+    )
+    assert by_recorder.post(_url("minutes", meeting.pk), data).status_code == 302
+
+    stale = _editor_post(organiser_page, save="1")
+    stale.update(
+        _rows(
+            "items",
+            [
+                {"title": "確認需求範圍", "discussion": "", "conclusion": "召集人的結論"},
+                {"title": "任務分工", "discussion": "", "conclusion": "召集人的結論"},
+            ],
+        )
+    )
+    response = by_organiser.post(_url("minutes", meeting.pk), stale)
+    assert response.status_code == 200  # the editor again, with what was typed
+    assert "召集人的結論" in response.text
+    stale["file"] = "1"
+    del stale["save"]
+    assert by_organiser.post(_url("minutes", meeting.pk), stale).status_code == 200
+    draft.refresh_from_db()
+    assert draft.state == MinutesState.DRAFT
+    assert [i.conclusion for i in draft.items.order_by("position")] == [
+        "記錄人的結論",
+        "依 RACI 分工",
+    ]
+    assert list(Problem.objects.filter(raised_in=draft).values_list("description", flat=True)) == [
+        "資料同步延遲"
+    ]
+    assert ActionItem.objects.filter(raised_in=draft, state=ActionState.DRAFT).count() == 1
+
+
+def test_a_meeting_changed_from_an_older_form_is_refused(meeting, staff, recorder, participant):
+    """Two editors open the change form; the first moves the meeting; the second's form
+    still shows the old time: it is refused, the new time stays and no invitation goes
+    out for the old one."""
+    by_organiser, by_recorder = _two_clients(staff, recorder)
+    first = by_organiser.get(_url("edit", meeting.pk))
+    second = by_recorder.get(_url("edit", meeting.pk))
+    assert 'name="revision"' in second.text
+    people = {
+        "organiser": staff.pk,
+        "recorder": recorder.pk,
+        "participants": [participant.pk],
+        "departments": [d.pk for d in meeting.departments.all()],
+    }
+    moved = timezone.localdate() + dt.timedelta(days=6)
+    data = _plan(moved, revision=first.context["form"]["revision"].value(), **people)
+    assert by_organiser.post(_url("edit", meeting.pk), data).status_code == 302
+    meeting.refresh_from_db()
+    sequence = meeting.ics_sequence
+    old_day = timezone.localdate(meeting.starts_at) - dt.timedelta(days=1)
+    stale = _plan(
+        old_day,
+        location="二樓小會議室",
+        revision=second.context["form"]["revision"].value(),
+        **people,
+    )
+    response = by_recorder.post(_url("edit", meeting.pk), stale)
+    assert response.status_code == 200
+    meeting.refresh_from_db()
+    assert timezone.localdate(meeting.starts_at) == moved
+    assert meeting.location == "五樓大會議室" and meeting.ics_sequence == sequence
+
+
+def test_a_problems_status_from_an_older_page_is_refused_in_place(
+    client, meeting, recorder, owner, staff
+):
+    """Both editors saw the problem 進行中; the first resolves it; the second's status
+    form (htmx) from the older page is refused: the card shows the error and the status
+    now, and the first's note stays."""
+    move_to_past(meeting)
+    file_minutes(meeting, recorder, owner=owner)
+    problem = meeting.problems.get()
+    by_recorder, by_organiser = _two_clients(recorder, staff)
+    page = by_organiser.get(meeting.get_absolute_url())
+    assert f'name="expected_status" value="{ProblemStatus.OPEN}"' in page.text
+    url = _url("problem", meeting.pk, problem.pk)
+    seen = {"expected_status": ProblemStatus.OPEN}
+    response = by_recorder.post(
+        url, {"status": ProblemStatus.RESOLVED, "note": "已修正同步排程", **seen}, **HTMX
+    )
+    assert response.status_code == 200
+    response = by_organiser.post(
+        url, {"status": ProblemStatus.ESCALATE, "note": "需要主管決定", **seen}, **HTMX
+    )
+    assert response.status_code == 200
+    assert 'id="problems-error"' in response.text and 'data-status="resolved"' in response.text
+    # The form now carries the status shown, and keeps what was typed.
+    assert f'name="expected_status" value="{ProblemStatus.RESOLVED}"' in response.text
+    assert "需要主管決定" in response.text
+    problem.refresh_from_db()
+    assert problem.status == ProblemStatus.RESOLVED and problem.status_note == "已修正同步排程"
+
+
+def test_the_admins_change_form_from_an_older_page_is_refused(client, meeting, staff, pmo):
+    """The admin's change form carries the meeting's revision too: saved over a change
+    made on the portal since, it comes back with the conflict and reverts nothing."""
+    from tests.helpers import admin_form_data
+
+    _login(client, pmo)
+    url = reverse("admin:meetings_app_meeting_change", args=[meeting.pk])
+    data = admin_form_data(client.get(url))
+    assert data["revision"] == services.revision(meeting)
+    services.meeting_update(meeting=meeting, by=staff, location="二樓小會議室")
+    response = client.post(url, {**data, "focus": "確認分工與時程", "_save": "1"})
+    assert response.status_code == 200 and response.context["errors"]
+    meeting.refresh_from_db()
+    assert meeting.location == "二樓小會議室" and meeting.focus == ""
+    data = admin_form_data(client.get(url))
+    assert client.post(url, {**data, "focus": "確認分工與時程", "_save": "1"}).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.location == "二樓小會議室" and meeting.focus == "確認分工與時程"

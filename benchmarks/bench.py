@@ -767,6 +767,36 @@ STALE_WHERE = """t.state = 'in_progress'
        WHEN 'important' THEN %(stale_important)s WHEN 'urgent' THEN %(stale_urgent)s
        ELSE %(stale_normal)s END"""
 OVERDUE_WHERE = "t.state IN ('todo', 'in_progress') AND t.due_at < %(now)s"
+# meetings_app's action items under the same task rules (the same WHERE, on the item's
+# own columns), of meetings of an open request or of none; and minutes_overdue.
+_OPEN_OR_NONE = """(m.request_id IS NULL
+       OR r.state IN ('draft', 'pending', 'revision', 'approved', 'in_progress'))"""
+_ACTION_PEOPLE = (
+    """
+SELECT t.id, t.description, t.due_at, t.progress_percent, t.last_progress_at, t.started_at,
+       t.responsible_department_id, ou.id, ou.username, ou.email, ou.is_active,
+       gu.id, gu.username, gu.email, gu.is_active, iu.id, iu.username, iu.email, m.topic
+  FROM meetings_app_actionitem t
+  JOIN meetings_app_meeting m ON m.id = t.meeting_id
+  JOIN collab_user ou ON ou.id = t.owner_id
+  JOIN collab_user gu ON gu.id = m.organiser_id
+  LEFT JOIN requests_app_collabrequest r ON r.id = m.request_id
+  LEFT JOIN collab_user iu ON iu.id = r.initiator_id
+ WHERE """
+    + _OPEN_OR_NONE
+    + """ AND {where}
+"""
+)
+MINUTES = (
+    """
+SELECT m.id, m.topic, m.starts_at, ru.id, ru.username, ru.email, gu.id, gu.username, gu.email
+  FROM meetings_app_meeting m
+  JOIN collab_user ru ON ru.id = m.recorder_id
+  JOIN collab_user gu ON gu.id = m.organiser_id
+  LEFT JOIN requests_app_collabrequest r ON r.id = m.request_id
+ WHERE m.state = 'scheduled' AND m.starts_at < %(minutes_cutoff)s AND """
+    + _OPEN_OR_NONE
+)
 ASKS = """
 SELECT k.id, k.content, k.expected_date, t.id, t.number, k.asked_by_id, ab.username, ab.email,
        k.to_user_id, tu.username, tu.email, k.to_department_id,
@@ -829,11 +859,14 @@ def _scan_params(now) -> dict:
     from django.utils import timezone
 
     from collab.models import WarningRule
+    from meetings_app import metrics
     from tasks_app.deadlines import Deadlines
 
     rules = {r.code: r for r in WarningRule.objects.all()}
     today = timezone.localdate(now)
     deadlines = Deadlines(now=now, rules=rules)
+    minutes_days = metrics.minutes_days(rules.get(metrics.MINUTES_RULE))
+    minutes_day = deadlines.calendar.subtract(today, minutes_days)
 
     def days(code, attr, default):
         rule = rules.get(code)
@@ -850,26 +883,38 @@ def _scan_params(now) -> dict:
         "stale_important": deadlines.stale_since("important"),
         "stale_urgent": deadlines.stale_since("urgent"),
         "retro_cutoff": now - dt.timedelta(days=days("retrospective_overdue", "days", 7)),
+        "minutes_cutoff": timezone.make_aware(dt.datetime.combine(minutes_day, dt.time.min)),
     }
 
 
 def _scan_queries() -> dict[str, tuple[str, bool]]:
     """The SQL of each active daily rule (its first column is the id of what the rule's
     findings are about, but for acceptance_overdue: the round's, with the task's id
-    fifth), and whether it reads the heads (HEADS) apart."""
+    fifth), and whether it reads the heads (HEADS) apart. A rule that finds more than
+    one kind of object has a query per kind, keyed "<rule>+<kind>" (the task rules'
+    action items)."""
     from collab.models import WarningRule
 
     active = set(WarningRule.objects.filter(is_active=True).values_list("code", flat=True))
     queries = {
         "task_due_soon": (_TASK_PEOPLE.format(where=DUE_SOON_WHERE), True),
+        "task_due_soon+actions": (_ACTION_PEOPLE.format(where=DUE_SOON_WHERE), True),
         "task_stale": (_TASK_PEOPLE.format(where=STALE_WHERE), True),
+        "task_stale+actions": (_ACTION_PEOPLE.format(where=STALE_WHERE), True),
         "task_overdue": (_TASK_PEOPLE.format(where=OVERDUE_WHERE), True),
+        "task_overdue+actions": (_ACTION_PEOPLE.format(where=OVERDUE_WHERE), True),
         "ask_overdue": (ASKS, False),
         "review_overdue": (REVIEWS, False),
         "retrospective_overdue": (RETROSPECTIVES, False),
         "acceptance_overdue": (ACCEPTANCES, False),
+        "minutes_overdue": (MINUTES, False),
     }
-    return {code: query for code, query in queries.items() if code in active}
+    return {code: query for code, query in queries.items() if rule_of(code) in active}
+
+
+def rule_of(query_key: str) -> str:
+    """The rule a key of _scan_queries belongs to ("task_overdue+actions": task_overdue)."""
+    return query_key.split("+")[0]
 
 
 # Each rule that escalates to heads also reads today's delegations (their deputies).

@@ -4,9 +4,14 @@ kept by a browser's or a proxy's cache (collab.pdf.pdf_response, the one PDF res
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from meetings_app.choices import MeetingKind, MinutesState
+from meetings_app.models import Meeting, Minutes, MinutesItem
 from tests.review_closing_fixtures import build_project, complete
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +24,27 @@ PDF_URLS = {
     "review_app:final-acceptance-pdf": lambda req: [req.pk],
     "review_app:retrospective-pdf": lambda req: [req.pk],
     "portfolio_app:analysis-pdf": lambda req: [],
+    "meetings_app:minutes-pdf": lambda req: [_meeting_with_minutes(req).pk],
 }
+
+
+def _meeting_with_minutes(req):
+    """A meeting of the case held last week, with its minutes filed."""
+    start = timezone.now() - dt.timedelta(days=7)
+    meeting = Meeting.objects.create(
+        request=req,
+        topic="週例會",
+        kind=MeetingKind.WEEKLY,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        organiser=req.initiator,
+        recorder=req.initiator,
+    )
+    minutes = Minutes.objects.create(
+        meeting=meeting, state=MinutesState.FILED, drafted_by=req.initiator, filed_at=start
+    )
+    MinutesItem.objects.create(minutes=minutes, title="進度", conclusion="按計劃")
+    return meeting
 
 
 def _url_names(patterns, namespace=""):

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from collab.calendar import WorkingDays
 from collab.models import WarningRule
+from requests_app.choices import OPEN_STATES
 from tasks_app import deadlines
 
 from .choices import OPEN_ACTION_STATES, ActionState, MeetingState
@@ -60,6 +61,15 @@ def _end_of(day: dt.date) -> dt.datetime:
 def minutes_due_by(calendar: WorkingDays, day: dt.date, days: int) -> dt.datetime:
     """Return the last moment the minutes of a meeting held on `day` are on time."""
     return _end_of(calendar.add(day, days))
+
+
+def watched_q(prefix: str = "") -> Q:
+    """The meetings (or, with prefix "meeting__", their items) whose deadlines are
+    watched: of a request still open (a kick-off's while 已立項 too) or of none. A
+    completed, cancelled or archived case's are not (nobody can act on them)."""
+    return Q(**{f"{prefix}request__isnull": True}) | Q(
+        **{f"{prefix}request__state__in": OPEN_STATES}
+    )
 
 
 def minutes_overdue_q(calendar: WorkingDays, today: dt.date, days: int) -> Q:

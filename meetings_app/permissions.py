@@ -5,7 +5,8 @@ Visibility (issue 15 §8):
 - a meeting of a request is visible to whoever may see the request
   (requests_app.permissions.visible_requests: its departments, the initiator, a RACI
   role's grant, an archived non-confidential case for all staff), and to the meeting's
-  organiser, recorder and participants, and to the owners of its action items;
+  organiser, recorder and participants, to the owners of its action items and to the
+  heads (and today's deputies) of their responsible departments;
 - a meeting of no request (a standing cross-department meeting) is visible to its
   organiser, recorder and participants and to the members, heads and today's deputies of
   its departments;
@@ -14,7 +15,7 @@ A request's meeting list opens for whoever sees the request or one of its meetin
 invited guest), and lists only the meetings they see. A weekly series is visible to its
 organiser, recorder and participants, with any of its meetings, and with its request.
 An action item is visible with its meeting, to its owner and to its responsible
-department (members, heads, today's deputies: the warnings and escalations reach them).
+department's heads and today's deputies (the warnings and escalations reach them).
 A draft's action items and problems (minutes not filed yet) are the organiser's, the
 recorder's and the PMO's only (not the executives', who read what was filed).
 
@@ -57,6 +58,11 @@ def _departments_of(user: User) -> set[int]:
     )
 
 
+def _departments_led(user: User) -> list[int]:
+    """The departments `user` heads, or acts for as a deputy today."""
+    return list(org.departments_actable(user=user).values_list("pk", flat=True))
+
+
 def _attends(user: User) -> Q:
     """The meetings `user` organises, records, is invited to, or owns a filed action item
     of (on a Meeting queryset): the owner reads the meeting their work comes from."""
@@ -77,6 +83,13 @@ def visible_meetings(user: User, queryset: QuerySet | None = None) -> QuerySet[M
     rule = _attends(user) | Q(
         request__isnull=False, request__in=request_permissions.visible_requests(user).values("pk")
     )
+    led = _departments_led(user)
+    if led:
+        # The meeting an item of their department comes from, for its heads and deputies.
+        assigned = ActionItem.objects.filter(
+            meeting_id=OuterRef("pk"), responsible_department_id__in=led
+        ).exclude(state=ActionState.DRAFT)
+        rule |= Q(Exists(assigned))
     departments = _departments_of(user)
     if departments:
         of_departments = Meeting.departments.through.objects.filter(
@@ -199,12 +212,12 @@ def visible_actions(user: User, queryset: QuerySet | None = None) -> QuerySet[Ac
         return queryset.filter(filed)
     meetings = visible_meetings(user).values("pk")
     editor = Q(meeting__organiser=user) | Q(meeting__recorder=user)
-    # The responsible department's people (its heads, today's deputies: the warnings and
-    # the escalation tell them) read the item too.
+    # The responsible department's heads and today's deputies (the warnings and the
+    # escalation tell them) read the item too.
     sees = Q(owner=user) | Q(meeting__in=meetings)
-    departments = _departments_of(user)
-    if departments:
-        sees |= Q(responsible_department_id__in=departments)
+    led = _departments_led(user)
+    if led:
+        sees |= Q(responsible_department_id__in=led)
     return queryset.filter((filed & sees) | editor)
 
 

@@ -56,7 +56,11 @@ def with_list_fields(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
     minutes_overdue rule's definition, meetings_app.metrics), and its open action items."""
     draft = Minutes.objects.filter(meeting=OuterRef("pk"), state=MinutesState.DRAFT)
     today = timezone.localdate()
-    late = metrics.minutes_overdue_q(WorkingDays(today), today, metrics.minutes_days())
+    # As the minutes_overdue rule says it, of the meetings it watches.
+    late = (
+        metrics.minutes_overdue_q(WorkingDays(today), today, metrics.minutes_days())
+        & metrics.watched_q()
+    )
     return meetings.select_related("request", "organiser", "recorder", "series").annotate(
         filed_version=Max("minutes__version", filter=Q(minutes__state=MinutesState.FILED)),
         has_draft=Exists(draft),

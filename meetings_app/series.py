@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from collab.calendar import WorkingDays
 from collab.errors import REFUSALS
+from requests_app.models import CollabRequest
 
 from . import permissions
 from .choices import HolidayRule, MeetingState
@@ -149,6 +150,9 @@ def generate(
     today = today or timezone.localdate()
     made: list[Meeting] = []
     with transaction.atomic():
+        # The services' lock order: the case's request first, then the series.
+        if series.request_id is not None:
+            CollabRequest.objects.select_for_update().filter(pk=series.request_id).first()
         series = MeetingSeries.objects.select_for_update().get(pk=series.pk)
         if not series.is_active:
             return made

@@ -1346,7 +1346,11 @@ def action_convert(*, action: ActionItem, by: User) -> Task:
     """
     action = _lock_action(action, "convert")
     request = action.meeting.request
-    # The request's stage first: it says why nobody may convert now.
+    if not permissions.is_confirmer(by, action):
+        raise PermissionDenied(
+            _("Only the organiser, the request's initiator or the PMO decide on an action item.")
+        )
+    # Then the request's stage: it says why nobody may convert now.
     if request is not None and request.state == RequestState.IN_PROGRESS:
         raise ActionRefused(
             _(
@@ -1594,7 +1598,9 @@ def series_stop(*, series: MeetingSeries, by: User, reason: str) -> MeetingSerie
     today = timezone.localdate()
     series.is_active = False
     fields = ["is_active"]
-    if series.until is None or series.until > today:
+    # It ends today at the latest, never before it began (a series stopped before its
+    # first meeting keeps its dates: inactive, it makes none).
+    if (series.until is None or series.until > today) and series.first_date <= today:
         series.until = today
         fields.append("until")
     series.save(update_fields=fields)

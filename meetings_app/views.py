@@ -428,6 +428,7 @@ def _render_meeting(request, pk, **bound):
         "versions": versions,
         "latest": latest,
         "draft": draft,
+        "draft_revision": services.revision(draft) if draft else "",
         "people": [(row.user, row) for row in minutes.attendance.all()]
         if minutes
         else [(person, None) for person in meeting.participants.all()],
@@ -697,7 +698,8 @@ def minutes_file(request, pk):
     if draft is None:
         messages.error(request, _("There is no draft of the minutes to file."))
         return redirect(meeting)
-    if _file_minutes(request, draft):
+    # The revision of the draft the page showed (None from a page that showed none).
+    if _file_minutes(request, draft, request.POST.get("revision") or None):
         return redirect(meeting)
     return redirect("meetings_app:minutes", pk=meeting.pk)
 

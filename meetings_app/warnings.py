@@ -37,7 +37,6 @@ from collab.warnings import (
     register,
     register_extra,
 )
-from requests_app.choices import OPEN_STATES
 from tasks_app import deadlines
 from tasks_app.deadlines import Deadlines
 
@@ -53,11 +52,8 @@ def _quoted(text: str) -> str:
 
 
 def _in_scope(queryset: QuerySet, meeting: str = "meeting__") -> QuerySet:
-    """Narrow to the meetings (or their items) of an open request or of none."""
-    return queryset.filter(
-        Q(**{f"{meeting}request__isnull": True})
-        | Q(**{f"{meeting}request__state__in": OPEN_STATES})
-    )
+    """Narrow to the meetings (or their items) watched (metrics.watched_q)."""
+    return queryset.filter(metrics.watched_q(meeting))
 
 
 # --- action items under the task rules ------------------------------------------------

@@ -87,8 +87,22 @@ def test_a_drafts_action_items_are_the_editors_only(world, role):
 def test_a_filed_action_item_is_seen_with_its_meeting_and_by_its_owner(world, role):
     action = make_action(world.case_meeting, world.owner)
     seen = permissions.visible_actions(getattr(world, role)).filter(pk=action.pk).exists()
-    # Its responsible department (the owner's, o) reads it too: warnings reach its head.
-    assert seen == (role in SEES_CASE_MEETING | {"owner", "o_staff"})
+    assert seen == (role in SEES_CASE_MEETING | {"owner"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_responsible_departments_head_reads_the_item_and_its_meeting(world, role):
+    """An item of department c (c_head's): the warnings and escalations reach its head,
+    who reads the item and the meeting it comes from; its other members do not."""
+    action = make_action(world.case_meeting, world.c_staff)
+    ActionItem.objects.filter(pk=action.pk).update(responsible_department=world.c)
+    user = getattr(world, role)
+    seen = permissions.visible_actions(user).filter(pk=action.pk).exists()
+    assert seen == (role in SEES_CASE_MEETING | {"c_head", "c_staff"})  # c_staff: owner
+    meeting_seen = permissions.can_view(user, world.case_meeting)
+    assert meeting_seen == (role in SEES_CASE_MEETING | {"c_head", "c_staff"})
+    ActionItem.objects.filter(pk=action.pk).update(owner=world.b_staff)
+    assert permissions.visible_actions(world.c_staff).filter(pk=action.pk).exists() is False
 
 
 EDITORS = {"initiator", "recorder", "pmo", "superuser"}

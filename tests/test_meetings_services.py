@@ -759,6 +759,9 @@ def test_no_conversion_once_the_breakdown_is_frozen(w):
     with translation.override("en"), pytest.raises(ActionRefused) as refused:
         services.action_convert(action=action, by=w.initiator)
     assert "frozen" in str(refused.value)
+    # Someone who decides nothing on the item learns nothing of the request's stage.
+    with pytest.raises(PermissionDenied):
+        services.action_convert(action=action, by=w.tech_staff)
     assert the_action(meeting).state == ActionState.TODO
 
 
@@ -1088,6 +1091,8 @@ def test_stopping_a_series_cancels_its_coming_meetings_and_makes_no_more(w):
     coming = list(series.meetings.order_by("starts_at"))
     assert len(coming) >= 2
     past = held(coming.pop(0))
+    # The series began with the meeting held.
+    MeetingSeries.objects.filter(pk=series.pk).update(first_date=timezone.localdate(past.starts_at))
     stopped = services.series_stop(series=series, by=w.recorder, reason="專案改為雙週檢討")
     assert stopped.is_active is False and stopped.until == timezone.localdate()
     series.refresh_from_db()
@@ -1156,3 +1161,12 @@ def test_a_series_of_an_archived_case_cannot_be_stopped(w, pmo):
         services.series_stop(series=series, by=pmo, reason="結案")
     series.refresh_from_db()
     assert series.is_active
+
+
+def test_a_series_stopped_before_its_first_meeting_keeps_its_dates(w):
+    """Stopped before it began, a series makes nothing (inactive) and its end stays at
+    or after its first day, as series_create requires."""
+    series = weekly_series(w, first_date=timezone.localdate() + dt.timedelta(days=60))
+    stopped = services.series_stop(series=series, by=w.initiator, reason="計畫取消")
+    assert stopped.is_active is False
+    assert stopped.until is None or stopped.until >= stopped.first_date

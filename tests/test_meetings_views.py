@@ -1161,3 +1161,21 @@ def test_the_admins_change_form_from_an_older_page_is_refused(client, meeting, s
     assert client.post(url, {**data, "focus": "確認分工與時程", "_save": "1"}).status_code == 302
     meeting.refresh_from_db()
     assert meeting.location == "二樓小會議室" and meeting.focus == "確認分工與時程"
+
+
+def test_filing_from_a_meeting_page_older_than_the_last_save_is_refused(
+    client, meeting, recorder, staff
+):
+    """The meeting page's "File the minutes" carries the draft's revision it showed: a
+    save made since (by the recorder) refuses the organiser's filing from that page."""
+    move_to_past(meeting)
+    draft = services.minutes_draft(meeting=meeting, by=recorder)
+    _login(client, staff)
+    page = client.get(meeting.get_absolute_url()).text
+    shown = services.revision(draft)
+    assert f'name="revision" value="{shown}"' in page
+    Minutes.objects.filter(pk=draft.pk).update(other_matters="記錄人剛補充")  # a later save
+    Minutes.objects.get(pk=draft.pk).save()
+    response = client.post(_url("minutes-file", meeting.pk), {"revision": shown}, follow=True)
+    assert "其他人已在此期間儲存這份會議紀要" in response.text
+    assert Minutes.objects.get(pk=draft.pk).state == MinutesState.DRAFT

@@ -968,7 +968,8 @@ def test_the_organiser_stops_a_weekly_series_with_a_reason(
     response = client.post(url, {"reason": "改為雙週檢討"})
     assert response.status_code == 302 and response.url == series.get_absolute_url()
     series.refresh_from_db()
-    assert not series.is_active and series.until == timezone.localdate()
+    # Stopped before its first meeting: inactive, its dates kept (until stays unset).
+    assert not series.is_active and series.until is None
     meetings = list(series.meetings.all())
     assert meetings and all(m.state == MeetingState.CANCELLED for m in meetings)
     assert {m.cancel_reason for m in meetings} == {"改為雙週檢討"}

@@ -177,7 +177,12 @@ def test_scale_meetings_agree_with_their_request(scaled):
     assert not ActionItem.objects.filter(state=ActionState.DONE, completed_at__gt=now).exists()
     open_items = ActionItem.objects.filter(state__in=OPEN_ACTION_STATES)
     assert open_items.filter(due_at__lt=now).exists()
-    assert open_items.filter(escalated_at__isnull=False).exists()
+    # 需升級 (about 1 in 20 open items, so some days' data has none): only on open
+    # items, after their minutes were filed, never in the future.
+    escalated = ActionItem.objects.filter(escalated_at__isnull=False)
+    assert not escalated.exclude(state__in=OPEN_ACTION_STATES).exists()
+    assert not escalated.filter(escalated_at__lt=F("meeting__minutes_filed_at")).exists()
+    assert not escalated.filter(escalated_at__gt=now).exists()
 
 
 def test_scale_reset_removes_the_meetings(scaled):

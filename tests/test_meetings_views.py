@@ -881,7 +881,13 @@ def test_schedule_write_and_file_minutes_in_the_browser(page, live_server, pmo):
     assert page.url == live_server.url + meeting.get_absolute_url()
     assert meeting.online_link == "https://meet.example.com/kickoff"
 
-    move_to_past(meeting)
+    # Held yesterday morning: the minutes' one date and two times cannot span midnight.
+    start = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate() - dt.timedelta(days=1), dt.time(10, 0))
+    )
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=start, ends_at=start + dt.timedelta(hours=1)
+    )
     page.on("dialog", lambda dialog: dialog.accept())
     browser_switch_user(page, live_server, "bob")
     page.goto(live_server.url + meeting.get_absolute_url())

@@ -86,8 +86,13 @@ def schedule(request_obj, by, *, recorder, participants=(), days=3, **fields):
 
 
 def move_to_past(meeting: Meeting, hours: int = 3) -> Meeting:
-    """The meeting took place `hours` ago (the services refuse a start in the past)."""
+    """The meeting took place `hours` ago (the services refuse a start in the past); an
+    hour long, moved earlier that day if it would run past midnight (the minutes' one
+    date and two times cannot say so)."""
     start = timezone.now() - dt.timedelta(hours=hours)
+    local = timezone.localtime(start)
+    if (local + dt.timedelta(hours=1)).date() != local.date():
+        start = timezone.make_aware(dt.datetime.combine(local.date(), dt.time(22, 0)))
     Meeting.objects.filter(pk=meeting.pk).update(
         starts_at=start, ends_at=start + dt.timedelta(hours=1)
     )

@@ -94,6 +94,7 @@ from collab import services as org_services
 from collab.choices import Role
 from collab.models import Delegation, Department, NumberSequence, User
 from meetings_app.choices import (
+    OPEN_ACTION_STATES,
     ActionState,
     Attendance,
     HolidayRule,
@@ -1587,8 +1588,7 @@ class _Plan:
                 percent = max(5, min(95, int(100 * done * rng.uniform(0.6, 1.1))))
                 progress_at = max(started, now - dt.timedelta(days=rng.lognormvariate(0.5, 0.9)))
                 submitted = accepted = None
-            open_states = (ActionState.TODO, ActionState.IN_PROGRESS, ActionState.SUBMITTED)
-            if state in open_states and rng.random() < 0.05:
+            if state in OPEN_ACTION_STATES and rng.random() < 0.05:
                 escalated = m.filed + (now - m.filed) * rng.uniform(0.3, 0.95)
             problem = rng.randrange(len(m.problems)) if m.problems and rng.random() < 0.5 else None
             importance = rng.choices(

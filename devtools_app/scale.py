@@ -1420,6 +1420,8 @@ class _Plan:
             last = (r.final_opened or now + dt.timedelta(days=7)).date()
             while day <= last:
                 start = self.at(day, weekly["hour"])
+                if r.final_opened is not None and start >= r.final_opened:
+                    break  # the final acceptance's day, after it opened: the review meets
                 slots.append((MeetingKind.WEEKLY, start))
                 if start > now:
                     break  # the next one only
@@ -1477,6 +1479,10 @@ class _Plan:
             m = _Meeting()
             m.request, m.kind, m.starts = r, kind, starts
             m.ends = starts + dt.timedelta(minutes=rng.choice((60, 60, 90)))
+            if r.completed is not None and starts < r.completed < m.ends:
+                # A review meeting just before the final acceptance closed: it ends
+                # before the request is 已完成.
+                m.ends = starts + (r.completed - starts) * 0.9
             m.organiser, m.recorder = organiser, recorder
             m.people = (
                 team

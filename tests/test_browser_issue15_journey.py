@@ -126,6 +126,15 @@ def _click_to(page, target, url=re.compile(".*")) -> None:
         target.click()
 
 
+def _open_act(page, name: str, label: str):
+    """Open the action page's collapsed form `name` by its button and wait until Bootstrap's
+    collapse has finished (a click while the panel still grows can land beside the button),
+    and return the form."""
+    page.get_by_role("button", name=label).first.click()
+    page.locator(f"#act-{name}-panel.collapse.show").wait_for()
+    return page.locator(f"#act-{name}-form")
+
+
 def _row(page, prefix: str, index: int):
     """Row `index` of the minutes editor's list `prefix` (items, problems, actions)."""
     return page.locator(f"#{prefix}-forms [data-formset-row]").nth(index)
@@ -311,8 +320,7 @@ def test_issue15_meeting_minutes_and_action_items(
         _click_to(page, card.get_by_role("link", name=ITEM_DONE))
         expect(page.locator("#action-description")).to_have_text(ITEM_DONE)
 
-        page.get_by_role("button", name="更新進度").first.click()
-        progress = page.locator("#act-progress-form")
+        progress = _open_act(page, "progress", "更新進度")
         progress.get_by_label(field(ActionProgress, "percent")).fill("60")
         progress.get_by_label(field(ActionProgress, "note")).fill("介面規格初稿已完成。")
         _click_to(page, progress.get_by_role("button", name="更新進度"))
@@ -320,8 +328,7 @@ def test_issue15_meeting_minutes_and_action_items(
         expect(page.locator("#latest-percent")).to_have_text("60%")
         expect(page.locator("#progress-updates")).to_contain_text("介面規格初稿已完成。")
 
-        page.get_by_role("button", name="提交成果").first.click()
-        submit = page.locator("#act-submit-form")
+        submit = _open_act(page, "submit", "提交成果")
         submit.get_by_label(field(ActionDelivery, "note")).fill("API 文件 v1 已上傳 wiki。")
         _click_to(page, submit.get_by_role("button", name="提交成果"))
         expect(page.get_by_text("交付成果已提交，等待閉環確認。")).to_be_visible()
@@ -335,8 +342,7 @@ def test_issue15_meeting_minutes_and_action_items(
         expect(confirm).to_contain_text("待閉環確認的行動項")
         expect(confirm).not_to_contain_text(ITEM_LATE)
         _click_to(page, confirm.get_by_role("link", name=ITEM_DONE))
-        page.get_by_role("button", name="閉環確認").first.click()
-        accept = page.locator("#act-accept-form")
+        accept = _open_act(page, "accept", "閉環確認")
         accept.get_by_label("備註").fill("文件完整,結案。")
         _click_to(page, accept.get_by_role("button", name="閉環確認"))
         expect(page.get_by_text("已閉環確認：此行動項已解決。")).to_be_visible()

@@ -146,19 +146,38 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def install(apps, schema_editor):
+def guard(schema_editor, guarded: dict[str, list[str]]) -> None:
+    """Put the read-only trigger on each table of `guarded` (table → the row's column,
+    then (table, column) hops ending on the request's id). The later migrations that
+    guard a new app's tables call this (0004, 0008, 0009)."""
     if schema_editor.connection.vendor != "postgresql":
         return
     quote = schema_editor.quote_name
-    # params=None: the SQL holds "%" (format(), RAISE) that must not be read as parameters.
-    schema_editor.execute(CREATE_FUNCTIONS, params=None)
-    for table, path in GUARDED.items():
+    for table, path in guarded.items():
         arguments = ", ".join(_literal(part) for part in path)
         schema_editor.execute(
             f"CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE OR DELETE ON {quote(table)} "
             f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION}({arguments})",
             params=None,
         )
+
+
+def unguard(schema_editor, guarded) -> None:
+    """Take the read-only trigger off each table of `guarded`."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    for table in guarded:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {quote(table)}", params=None)
+
+
+def install(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    # params=None: the SQL holds "%" (format(), RAISE) that must not be read as parameters.
+    schema_editor.execute(CREATE_FUNCTIONS, params=None)
+    guard(schema_editor, GUARDED)
     schema_editor.execute(
         f"CREATE TRIGGER {TRIGGER} BEFORE UPDATE OR DELETE ON "
         f"{quote('requests_app_collabrequest')} FOR EACH ROW EXECUTE FUNCTION {REQUEST_FUNCTION}()",

@@ -27,26 +27,11 @@ GUARDED = {
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    quote = schema_editor.quote_name
-    for table, path in GUARDED.items():
-        arguments = ", ".join(triggers._literal(part) for part in path)
-        schema_editor.execute(
-            f"CREATE TRIGGER {triggers.TRIGGER} BEFORE INSERT OR UPDATE OR DELETE ON "
-            f"{quote(table)} FOR EACH ROW EXECUTE FUNCTION {triggers.FUNCTION}({arguments})",
-            params=None,
-        )
+    triggers.guard(schema_editor, GUARDED)
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    quote = schema_editor.quote_name
-    for table in GUARDED:
-        schema_editor.execute(
-            f"DROP TRIGGER IF EXISTS {triggers.TRIGGER} ON {quote(table)}", params=None
-        )
+    triggers.unguard(schema_editor, GUARDED)
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,7 @@
 """Everything the apps plug into lower layers, in one place (NetBox's netbox/registry.py).
 
 A lower app never imports a higher one (collab < requests_app < tasks_app < meetings_app <
-review_app < portfolio_app). Where a lower layer needs a later stage's rule or reaction,
+risks_app < review_app < portfolio_app). Where a lower layer needs a later stage's rule or reaction,
 the later app registers it here from its AppConfig.ready(), and the lower layer reads
 the store.
 Each store is named below, so that one file shows every extension point; the modules

@@ -39,6 +39,7 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("tasks/", include("tasks_app.urls")),
     path("meetings/", include("meetings_app.urls")),
+    path("risks/", include("risks_app.urls")),
     path("review/", include("review_app.urls")),
     # The dashboard, the analysis and the to-do page keep their /review/ addresses.
     path("review/", include("portfolio_app.urls")),

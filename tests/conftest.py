@@ -27,6 +27,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # (pytest_plugins); marking it here lets pytest rewrite it on that first import instead
 # of warning that it came too late.
 pytest.register_assert_rewrite("tests.review_closing_fixtures")
+pytest.register_assert_rewrite("tests.risks_fixtures")
 
 
 def _reachable(url: str, default_port: int) -> tuple[bool, str]:

@@ -40,7 +40,15 @@ PROPER_NOUNS = {
 }
 
 # The portal's own apps: their change pages are checked too.
-OWN_APPS = ("collab", "requests_app", "tasks_app", "meetings_app", "review_app", "portfolio_app")
+OWN_APPS = (
+    "collab",
+    "requests_app",
+    "tasks_app",
+    "meetings_app",
+    "risks_app",
+    "review_app",
+    "portfolio_app",
+)
 
 ASCII_LETTER = re.compile(r"[A-Za-z]")
 
@@ -222,7 +230,7 @@ def test_every_model_field_has_a_translated_verbose_name():
     the app's own migration.
     """
     missing = []
-    for app_label in ("requests_app", "tasks_app", "meetings_app", "review_app", "portfolio_app"):
+    for app_label in OWN_APPS[1:]:
         for model in apps.get_app_config(app_label).get_models():
             if issubclass(model, UserObjectPermissionBase | GroupObjectPermissionBase):
                 continue

@@ -69,6 +69,7 @@ def test_zh_hant_catalog_is_complete(tmp_path):
         "requests_app",
         "tasks_app",
         "meetings_app",
+        "risks_app",
         "review_app",
         "portfolio_app",
         "devtools_app",

@@ -1,6 +1,7 @@
 """The apps' layering and the project's import graph, read from the source with ast.
 
-Layering: collab < requests_app < tasks_app < meetings_app < review_app < portfolio_app.
+Layering: collab < requests_app < tasks_app < meetings_app < risks_app < review_app <
+portfolio_app.
 A module may import its own app and the apps below it, never one above: where a lower
 layer needs a later stage's rule or reaction, the later app registers it (collab.registry)
 from its AppConfig.ready(). devtools_app is development-only: it may import any app, and no app
@@ -30,7 +31,15 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 # Lowest first: an app may import only itself and the apps before it.
-LAYERS = ("collab", "requests_app", "tasks_app", "meetings_app", "review_app", "portfolio_app")
+LAYERS = (
+    "collab",
+    "requests_app",
+    "tasks_app",
+    "meetings_app",
+    "risks_app",
+    "review_app",
+    "portfolio_app",
+)
 # Development-only apps: above every layer, imported by none (not installed in production).
 DEV_APPS = ("devtools_app",)
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from meetings_app.choices import MeetingKind, MinutesState
 from meetings_app.models import Meeting, Minutes, MinutesItem
+from risks_app.choices import RiskState
+from risks_app.models import Risk
 from tests.review_closing_fixtures import build_project, complete
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +27,26 @@ PDF_URLS = {
     "review_app:retrospective-pdf": lambda req: [req.pk],
     "portfolio_app:analysis-pdf": lambda req: [],
     "meetings_app:minutes-pdf": lambda req: [_meeting_with_minutes(req).pk],
+    "risks_app:pdf": lambda req: [_risk(req).pk],
 }
+
+
+def _risk(req):
+    """A risk of the case, reported a week ago and resolved."""
+    reported = timezone.now() - dt.timedelta(days=7)
+    return Risk.objects.create(
+        request=req,
+        title="供應商交期",
+        description="原料延遲",
+        probability=3,
+        impact=4,
+        level="medium",
+        suggested_measures="備用供應商",
+        discovered_at=reported - dt.timedelta(hours=2),
+        reported_at=reported,
+        reported_by=req.initiator,
+        state=RiskState.RESOLVED,
+    )
 
 
 def _meeting_with_minutes(req):

@@ -285,7 +285,7 @@ def test_the_report_takes_a_fixed_number_of_queries(march):
         selectors.monthly_analysis(MARCH, now=NOW)
 
     queries = assert_constant_queries(make_rows, fetch, small=2, large=7)
-    assert queries <= 20
+    assert queries <= 21  # 20, and the month's risk reports (risks_app)
 
 
 def test_a_month_without_feedback_takes_as_many_queries(march, django_assert_num_queries):

@@ -65,6 +65,7 @@ from review_app.services import acceptance as acceptance_services
 from review_app.services import archive as archive_services
 from review_app.services import closing as closing_services
 from review_app.services import feedback as feedback_services
+from risks_app.models import Risk, RiskEvent
 from tasks_app import permissions as task_permissions
 from tasks_app import services as task_services
 from tasks_app.models import (
@@ -168,6 +169,28 @@ def _meeting_rows(case, req, task) -> None:
     MeetingComment.objects.create(meeting=meeting, author=case.mkt_head, body="收到")
 
 
+def _risk_rows(case, req, task) -> None:
+    """A risk report with its impact scope and history (risks_app)."""
+    reported = timezone.now() - dt.timedelta(days=2)
+    risk = Risk.objects.create(
+        request=req,
+        task=task,
+        title="供應商交期",
+        description="原料延遲兩週",
+        probability=4,
+        impact=3,
+        level="medium",
+        suggested_measures="備用供應商",
+        discovered_at=reported - dt.timedelta(hours=3),
+        reported_at=reported,
+        reported_by=case.owner,
+    )
+    risk.affected_tasks.add(task)
+    risk.affected_departments.add(case.tech)
+    risk.affected_goals.add(Goal.objects.filter(request=req).first())
+    RiskEvent.objects.create(risk=risk, kind="report", by=case.owner)
+
+
 @pytest.fixture
 def full(case):
     """The case with a row of every case model (and of every many-to-many table), archived.
@@ -258,6 +281,7 @@ def full(case):
     )
     feedback.departments.add(case.mkt)
     _meeting_rows(case, req, task)
+    _risk_rows(case, req, task)
     archive_services.archive_case(request=req, by=case.pmo)
     # After archiving: the archiving itself writes the knowledge-base entry.
     for model in CASE_MODELS:
@@ -426,6 +450,9 @@ def _refused(write) -> None:
         lambda f: f.comment.mentions.add(f.owner),
         lambda f: f.feedback.departments.clear(),
         lambda f: Task.objects.filter(pk=f.task.pk).update(request=f.other_request),
+        lambda f: Risk.objects.filter(request=f.archived).update(state="closed"),
+        lambda f: Risk.objects.get(request=f.archived).affected_departments.clear(),
+        lambda f: RiskEvent.objects.filter(risk__request=f.archived).delete(),
     ],
     ids=[
         "request-update",
@@ -448,6 +475,9 @@ def _refused(write) -> None:
         "mentions-add",
         "feedback-departments-clear",
         "task-moved-out",
+        "risk-update",
+        "risk-m2m-clear",
+        "risk-event-delete",
     ],
 )
 def test_postgresql_refuses_queryset_writes_on_an_archived_case(full, write):

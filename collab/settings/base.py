@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "requests_app",
     "tasks_app",
     "meetings_app",
+    "risks_app",
     "review_app",
     "portfolio_app",
     "django.contrib.admin",

@@ -41,6 +41,7 @@ from collab.models import Department
 from requests_app.models import CollabRequest
 from review_app.choices import FeedbackKind, SuggestionState
 from review_app.models import Feedback, Suggestion
+from risks_app import selectors as risk_selectors
 
 from .dashboard import (
     CycleMonth,
@@ -226,6 +227,8 @@ class MonthlyAnalysis:
     feedback: FeedbackThemes
     suggestions: SuggestionSummary
     scope_departments: list[Department] = field(default_factory=list)
+    # The risk reports of the month (risks_app.selectors.month_figures).
+    risk_reports: dict = field(default_factory=dict)
 
     @property
     def is_company_wide(self) -> bool:
@@ -417,7 +420,7 @@ def monthly_analysis(
     now: dt.datetime | None = None,
 ) -> MonthlyAnalysis:
     """Return the 協作分析報告 of `month` (any day of it) over `scope` (department ids;
-    None for the whole company), as of `now`. A fixed number of queries (20)."""
+    None for the whole company), as of `now`. A fixed number of queries (21)."""
     now = now or timezone.now()
     first = month_start(month)
     period = Period.month(first)
@@ -441,6 +444,7 @@ def monthly_analysis(
         cycle_trend=cycle_trend(first, scope),
         feedback=feedback,
         suggestions=suggestion_summary(period, scope),
+        risk_reports=risk_selectors.month_figures(period.start, period.end, scope),
         # In a department scope the summary lists every department of the scope.
         scope_departments=(
             [] if scope is None else [row.department for row in current.departments]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from collab.paging import paginate
 from collab.permissions import can_view_dashboard, require
 from collab.ratelimits import rate_limited
+from risks_app import selectors as risk_selectors
 
 from ..forms.dashboard import DashboardFilterForm, requested_period
 from ..selectors import dashboard as selectors
@@ -117,6 +118,12 @@ def dashboard(request):
     summary = selectors.summary(f)
     late = selectors.late_list(f, sort=sort, limit=LATE_SHOWN)
     meetings = selectors.meeting_summary(f)
+    risks = risk_selectors.dashboard_figures(
+        request.user,
+        since=f.period.start,
+        until=f.period.end,
+        department_id=f.department.pk if f.department is not None else None,
+    )
     return render(
         request,
         "review_app/dashboard.html",
@@ -125,6 +132,8 @@ def dashboard(request):
             "f": f,
             "summary": summary,
             "meetings": meetings,
+            "risks": risks,
+            "risk_register_url": reverse("risks_app:register"),
             "late": late,
             "late_sort": sort,
             "late_sort_links": _sort_links(request, selectors.TASK_SORTS),

@@ -5,11 +5,12 @@
 
 1. Data. Two databases on BENCH_PG_URL (default the local server as postgres):
    collab_bench_1k (100 requests, 1,000 tasks) and collab_bench_100k (10,000 requests,
-   100,000 tasks, 300,000 progress updates, about 50,000 meetings and 150,000 action
-   items), migrated and filled by `manage.py seed_scale`. Each remembers what filled it
-   (table bench_seed: the seed parameters and the row counts after seeding); a later run
-   migrates and reuses a database whose record and counts still match, and drops and
-   refills one that does not.
+   100,000 tasks, 300,000 progress updates, about 50,000 meetings, 150,000 action
+   items and a risk report per two confirmed requests), migrated and filled by
+   `manage.py seed_scale`. Each remembers what filled it (table bench_seed: the seed
+   parameters and the row counts after seeding); a later run migrates and reuses a
+   database whose record and counts still match, and drops and refills one that does
+   not.
 2. Pages. For each size a fresh Python process (benchmarks/settings.py: DEBUG off, so
    templates are cached as in production) logs people in with django.test.Client and
    times each page in-process: warm-up runs first, then the median wall time of --runs
@@ -91,6 +92,7 @@ COUNTED = {
     "acceptances": "review_app_taskacceptance",
     "meetings": "meetings_app_meeting",
     "action_items": "meetings_app_actionitem",
+    "risks": "risks_app_risk",
 }
 
 
@@ -500,6 +502,31 @@ def _case_meeting(case):
     )
 
 
+def _case_risk(case):
+    """The risk report whose page (and whose request's register) is timed: one 應對中
+    (the owner, the deadline, the conclusion forms), the case's if it has one, else the
+    latest of a request in progress; failing that a concluded one, then any. So both
+    sizes time the same kind of page whatever the case: only the case's own risks vary
+    with the data (one per two confirmed requests), and a 已提報 report's page lists the
+    people who may own the response, one query more."""
+    from django.db.models import Count
+
+    from requests_app.choices import RequestState
+    from risks_app.choices import OPEN_RISK_STATES, RiskState
+    from risks_app.models import Risk
+
+    rows = Risk.objects.annotate(n_events=Count("events")).select_related("request")
+    responding = rows.filter(state=RiskState.RESPONDING, request__is_archived=False)
+    latest = ("-reported_at", "pk")
+    choices = [
+        responding.filter(request=case) if case is not None else rows.none(),
+        responding.filter(request__state=RequestState.IN_PROGRESS),
+        rows.exclude(state__in=OPEN_RISK_STATES),
+        rows,
+    ]
+    return next((risk for q in choices if (risk := q.order_by(*latest).first())), None)
+
+
 def measure(
     size: str, runs: int, pdf_runs: int, warmup: int, explain: bool, like: dict | None
 ) -> dict:
@@ -605,6 +632,34 @@ def measure(
         )
     else:
         missing("meeting_page", "meeting page", "page", "no data: no meeting with minutes")
+    risk_register = reverse("risks_app:register")
+    add("risks_pmo", "risk register (PMO)", "page", pages.fetcher(pmo, risk_register))
+    add("risks_head", "risk register (head)", "page", pages.fetcher(head, risk_register))
+    risk = _case_risk(case)
+    if risk is not None:
+        whose = "the case" if case is not None and risk.request_id == case.pk else "a request"
+        notes["risk"] = (
+            f"risk report {risk.pk} of {whose} ({risk.state}, {risk.n_events} history lines), "
+            f"its page and its request's register viewed by the PMO"
+        )
+        add(
+            "risks_request",
+            "risks of the request",
+            "page",
+            pages.fetcher(pmo, reverse("risks_app:request", args=[risk.request_id])),
+        )
+        add(
+            "risk_page",
+            "risk report page",
+            "page",
+            pages.fetcher(pmo, reverse("risks_app:detail", args=[risk.pk])),
+        )
+    else:
+        for key, label in (
+            ("risks_request", "risks of the request"),
+            ("risk_page", "risk report page"),
+        ):
+            missing(key, label, "page", "no data: no risk report")
 
     now = timezone.now()
     rules = collab_warnings.rules_ensure()
@@ -672,6 +727,10 @@ def measure(
         )
     else:
         missing("pdf_minutes", "PDF 溝通記錄表", "pdf", "no data: no meeting with minutes")
+    if risk is not None:
+        pdfs.append(("pdf_risk", "PDF 風險應對申請表", pmo, "risks_app:pdf", [risk.pk], ""))
+    else:
+        missing("pdf_risk", "PDF 風險應對申請表", "pdf", "no data: no risk report")
     last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     pdfs.append(
         (
@@ -831,6 +890,17 @@ SELECT r.id, r.number, r.name, r.completed_at, ini.id, ini.username, ini.email
    AND NOT EXISTS (SELECT 1 FROM review_app_retrospective x
                     WHERE x.request_id = r.id AND x.state = 'filed')
 """
+# risks_app's risk_response_overdue: 應對中 past the response deadline, not archived, with
+# the owner and the request's initiator (the rule reads which of them are active apart).
+RISKS = """
+SELECT k.id, k.title, k.response_due, ou.id, ou.username, ou.email, ou.is_active,
+       iu.id, iu.username, iu.email, iu.is_active
+  FROM risks_app_risk k
+  JOIN requests_app_collabrequest r ON r.id = k.request_id
+  JOIN collab_user iu ON iu.id = r.initiator_id
+  LEFT JOIN collab_user ou ON ou.id = k.owner_id
+ WHERE k.state = 'responding' AND k.response_due < %(now)s AND NOT r.is_archived
+"""
 ACCEPTANCES = """
 SELECT c.id, c.round, c.due_date, c.submitted_at, t.id, t.number, t.name,
        (SELECT array_agg(ARRAY[v.seat, v.department_id::text, u.id::text, u.username, u.email])
@@ -908,6 +978,7 @@ def _scan_queries() -> dict[str, tuple[str, bool]]:
         "retrospective_overdue": (RETROSPECTIVES, False),
         "acceptance_overdue": (ACCEPTANCES, False),
         "minutes_overdue": (MINUTES, False),
+        "risk_response_overdue": (RISKS, False),
     }
     return {code: query for code, query in queries.items() if rule_of(code) in active}
 
@@ -1210,7 +1281,7 @@ def report(small: dict, large: dict) -> list[str]:
     say("×bare: the page's time over the bare page's, both at the large size.")
     say()
     say("Who and what was measured (the large size takes the nearest to the small one's):")
-    for key in ("pmo", "head", "staff", "case", "meeting", "closed", "scan", "open"):
+    for key in ("pmo", "head", "staff", "case", "meeting", "risk", "closed", "scan", "open"):
         say(f"  {key:<7}{SMALL:>5}: {small['notes'].get(key, '— none —')}")
         say(f"  {'':<7}{LARGE:>5}: {large['notes'].get(key, '— none —')}")
     say()

@@ -41,6 +41,16 @@ rows; most of the difference is COPY and the foreign-key checks at commit):
   minutes), opened when the minutes were filed, due 2–10 working days after the meeting
   at 17:00, delivered and confirmed like tasks (some late, some still open and
   overdue, a few escalated 需升級); all closed on a closed request;
+- risk reports (風險應對申請表, about RISKS_PER_CONFIRMED per confirmed request, more on
+  those that ran longer and on those still open), reported by someone taking part
+  between 確認立項 and the request's end (or now), discovered hours before (one in ten
+  more than 24 hours before: a late report), scored 1–5 × 1–5 and levelled by the
+  matrix; the PMO names an owner of the affected departments and a deadline, and the
+  risk ends resolved, occurred or closed, each step a line of its history as
+  risks_app.services writes it. An open request's risks mix 已提報, 應對中 (some past
+  their response deadline) and concluded ones; a closed request's are all concluded.
+  They are drawn last, from a random stream of their own (seeded from the seed), so the
+  rest of the data is what it was before;
 - the grants the services give: a guardian view grant per person with a RACI role on
   a request (CollabRequestUserObjectPermission), as tasks_app.services does.
 
@@ -152,6 +162,9 @@ from review_app.services.acceptance import ANSWER_WORKING_DAYS
 from review_app.services.archive import archive_title
 from review_app.services.closing import RETROSPECTIVE_DUE_DAYS
 from review_app.services.feedback import FEEDBACK_PREFIX
+from risks_app import rules as risk_rules
+from risks_app.choices import RiskEventKind, RiskState
+from risks_app.models import Risk, RiskEvent
 from tasks_app.choices import AskStatus, RaciRole, RiskLevel, TaskState
 from tasks_app.models import (
     DEFAULT_DUE_TIME,
@@ -178,6 +191,12 @@ MEETINGS_PER_REQUEST = 5
 ACTIONS_PER_MEETING = 3
 MINUTES_LATE_SHARE = 0.08  # minutes filed after more than 2 working days
 MINUTES_MISSING_SHARE = 0.1  # past meetings of open requests with no minutes yet
+RISKS_PER_CONFIRMED = 0.5  # risk reports per request confirmed (已立項 and later)
+RISK_LATE_SHARE = 0.1  # reported more than 24 hours after the discovery
+RISK_WAITING_SHARE = 0.1  # reports of open requests the PMO has not taken on yet
+RISK_DISMISSED_SHARE = 0.08  # closed as not relevant without a response
+RISK_RESPONSE_LATE_SHARE = 0.3  # responses concluded after their deadline
+OPEN_RISK_WEIGHT = 5  # an open request draws this many times the risks of a closed one
 
 # (code, name, parent code or None, staff range); the centres come first.
 SCALE_DEPARTMENTS = [
@@ -323,6 +342,35 @@ ACTION_DELIVERABLES = ["資料清單", "確認回覆郵件", "驗收標準文件
 ABSENCE_NOTES = ["出差", "請假", "另有會議"]
 ROOMS = ["3F 會議室A", "5F 大會議室", "7F 會議室B"]
 MEETING_CANCEL_REASONS = ["與部門月會時間衝突,改期另議。", "主要議題已於線上確認,本週暫停。"]
+# (title, description, suggested measures) of a risk report.
+RISK_TEXTS = [
+    ("{topic}外部廠商交付延遲", "廠商回覆{topic}相關規格的時程一再延後,可能影響後續開發與測試。",
+     "每週與廠商確認進度,必要時啟動備案廠商。"),
+    ("關鍵人力被其他專案佔用", "負責{topic}的主要同仁同時支援其他專案,本月可投入時數不足。",
+     "請部門主管調整人力配置,或由支援部門派員協助。"),
+    ("需求範圍持續變更", "{topic}需求於執行中多次變更,工時與時程需重新評估。",
+     "凍結本階段需求,變更一律排入下一階段。"),
+    ("測試環境不足", "{topic}測試環境只有一套,功能測試與壓力測試無法並行。",
+     "租用雲端測試環境,或錯開測試時段。"),
+    ("資料品質不一致", "{topic}既有資料約有部分欄位格式不一致,轉換時可能失敗。",
+     "先抽樣清洗資料,無法轉換者人工處理。"),
+    ("預算可能超支", "{topic}採購報價高於原先預估,可能超出核定預算。",
+     "重新議價,或縮減本期範圍並提報追加預算。"),
+    ("上線時程與旺季衝突", "{topic}預定上線週與業務旺季重疊,客服與門市可能無法配合。",
+     "與業務單位確認檔期,必要時調整上線日。"),
+    ("法規要求尚未釐清", "{topic}涉及個資與合約條款,法遵要求尚未確認。",
+     "請法務部於兩週內提供審閱意見。"),
+]  # fmt: skip
+RISK_PLANS = [
+    "由負責部門每週回報處理進度,PMO 追蹤至解除。",
+    "先執行建議措施,一週後檢視成效,必要時升級。",
+    "召集相關部門討論替代方案,於期限前確認。",
+]
+RISK_CONCLUSIONS = {
+    RiskEventKind.RESOLVE: ["措施已見效,風險解除。", "廠商已如期交付,風險解除。"],
+    RiskEventKind.OCCUR: ["風險已發生,已轉為問題追蹤並調整時程。", "影響已發生,已提報主管決策。"],
+    RiskEventKind.CLOSE: ["經評估與本案無關,關閉。", "情況已改變,不再構成風險。"],
+}
 
 
 class ScaleDataExists(Exception):
@@ -351,6 +399,9 @@ class ScaleReport:
     overdue_acceptances: int = 0
     meeting_states: dict[str, int] = field(default_factory=dict)
     action_states: dict[str, int] = field(default_factory=dict)
+    risk_states: dict[str, int] = field(default_factory=dict)
+    # 應對中 past the response deadline at `now` (risk_response_overdue's work).
+    overdue_risks: int = 0
 
 
 # --- the marker ---------------------------------------------------------------------------
@@ -385,19 +436,21 @@ def seed_scale(
     updates: int | None = None,
     meetings: int | None = None,
     actions: int | None = None,
+    risks: int | None = None,
     seed: int = DEFAULT_SEED,
     reset: bool = False,
     now: dt.datetime | None = None,
 ) -> ScaleReport:
     """Write `requests` requests, `tasks` tasks and `updates` progress updates (default
-    3 × tasks), about `meetings` meetings (default 5 × requests) and `actions` action
-    items (default 3 × meetings) with their organisation; see the module docstring.
+    3 × tasks), about `meetings` meetings (default 5 × requests), `actions` action
+    items (default 3 × meetings) and `risks` risk reports (default RISKS_PER_CONFIRMED
+    per confirmed request) with their organisation; see the module docstring.
     Raise ScaleDataExists if scale data is there and `reset` is False, ScaleError for
     impossible sizes."""
     updates = UPDATES_PER_TASK * tasks if updates is None else updates
     meetings = MEETINGS_PER_REQUEST * requests if meetings is None else meetings
     actions = ACTIONS_PER_MEETING * meetings if actions is None else actions
-    if min(requests, tasks, updates, meetings, actions) < 0:
+    if min(requests, tasks, updates, meetings, actions, 0 if risks is None else risks) < 0:
         raise ScaleError("Sizes cannot be negative.")
     if tasks and not requests:
         raise ScaleError("Tasks need at least one request.")
@@ -419,8 +472,10 @@ def seed_scale(
                 report.deleted = scale_purge(cursor)
                 report.timings["reset"] = time.monotonic() - clock
             clock = time.monotonic()
-            plan = _Plan(random.Random(seed), timezone.localtime(now))
-            plan.build(requests, tasks, updates, meetings, actions)
+            # The risks draw from a stream of their own: the draws before stay the same.
+            risk_rng = random.Random(f"risks:{seed}")
+            plan = _Plan(random.Random(seed), timezone.localtime(now), risk_rng=risk_rng)
+            plan.build(requests, tasks, updates, meetings, actions, risks)
             report.timings["generate"] = time.monotonic() - clock
             clock = time.monotonic()
             report.counts = plan.write(cursor)
@@ -438,6 +493,8 @@ def seed_scale(
     report.overdue_acceptances = plan.overdue_acceptances
     report.meeting_states = dict(sorted(plan.meeting_states.items()))
     report.action_states = dict(sorted(plan.action_states.items()))
+    report.risk_states = dict(sorted(plan.risk_states.items()))
+    report.overdue_risks = plan.overdue_risks
     report.seconds = time.monotonic() - started
     return report
 
@@ -618,6 +675,10 @@ _MODELS: dict[str, type[models.Model]] = {
     "minutes attendance": MinutesAttendance,
     "problems": Problem,
     "action items": ActionItem,
+    "risk reports": Risk,
+    "risk affected tasks": Risk.affected_tasks.through,
+    "risk affected departments": Risk.affected_departments.through,
+    "risk events": RiskEvent,
 }
 _TABLES = {label: model._meta.db_table for label, model in _MODELS.items()}
 
@@ -849,9 +910,17 @@ class _Meeting:
     )  # fmt: skip
 
 
+class _Risk:
+    __slots__ = (
+        "closed", "depts", "discovered", "due", "events", "id", "impact", "level", "owner",
+        "plan", "probability", "reported", "reporter", "request", "state", "task", "texts",
+    )  # fmt: skip
+
+
 class _Plan:
-    def __init__(self, rng: random.Random, now: dt.datetime):
+    def __init__(self, rng: random.Random, now: dt.datetime, risk_rng: random.Random | None = None):
         self.rng = rng
+        self.risk_rng = risk_rng if risk_rng is not None else random.Random("risks")
         self.now = now
         self.tz = now.tzinfo
         self.today = now.date()
@@ -872,6 +941,9 @@ class _Plan:
         self.series: list[_Series] = []
         self.meeting_states: dict[str, int] = defaultdict(int)
         self.action_states: dict[str, int] = defaultdict(int)
+        self.risks: list[_Risk] = []
+        self.risk_states: dict[str, int] = defaultdict(int)
+        self.overdue_risks = 0
         self._due_cache: dict[tuple[dt.date, int], dt.date] = {}
         self._next_workday: dict[dt.date, dt.date] = {}
         self.review_days = request_services.review_working_days()
@@ -980,7 +1052,13 @@ class _Plan:
     # --- requests ------------------------------------------------------------------------
 
     def build(
-        self, n_requests: int, n_tasks: int, n_updates: int, n_meetings: int = 0, n_actions: int = 0
+        self,
+        n_requests: int,
+        n_tasks: int,
+        n_updates: int,
+        n_meetings: int = 0,
+        n_actions: int = 0,
+        n_risks: int | None = 0,
     ) -> None:
         self.build_organisation()
         for index in range(n_requests):
@@ -1002,6 +1080,7 @@ class _Plan:
             self.build_updates(task, count)
         self.build_asks()
         self.build_meetings(n_meetings, n_actions)
+        self.build_risks(n_risks)
         for request in self.requests:
             self.request_states[request.state] += 1
         for task in self.tasks:
@@ -1612,6 +1691,110 @@ class _Plan:
             self.action_states[state] += 1
         m.actions = actions
 
+    # --- risk reports ----------------------------------------------------------------------
+
+    def build_risks(self, n_risks: int | None) -> None:
+        """`n_risks` risk reports (default RISKS_PER_CONFIRMED per confirmed request),
+        spread over the confirmed requests by how long they ran, the open ones
+        (OPEN_RISK_WEIGHT) more: the register's open risks are theirs. Drawn from
+        `risk_rng` only, after everything else."""
+        rng = self.risk_rng
+        eligible = [r for r in self.requests if r.approved is not None]
+        if n_risks is None:
+            n_risks = round(RISKS_PER_CONFIRMED * len(eligible))
+        if not n_risks or not eligible:
+            return
+        levels = risk_rules.matrix()
+        weights = [
+            (((r.completed or r.cancelled or self.now) - r.approved).days + 14)
+            * (1 if r.completed or r.cancelled else OPEN_RISK_WEIGHT)
+            * rng.lognormvariate(0, 0.5)
+            for r in eligible
+        ]
+        for r, count in zip(eligible, _spread(n_risks, weights), strict=True):
+            for _ in range(count):
+                self.risks.append(self.build_risk(r, levels))
+        for risk in self.risks:
+            self.risk_states[risk.state] += 1
+            if risk.state == RiskState.RESPONDING and risk.due < self.now:
+                self.overdue_risks += 1
+
+    def build_risk(self, r: _Request, levels: dict[tuple[int, int], str]) -> _Risk:
+        """One risk report of `r`, reported while it was 已立項 or 進行中, and what the
+        PMO made of it up to its request's end (or now)."""
+        rng, now = self.risk_rng, self.now
+        closed_at = r.completed or r.cancelled
+        end = closed_at or now
+        k = _Risk()
+        k.request = r
+        # Uniform over a closed request's life; more recent on an open one (the older
+        # risks of a running project are mostly settled, the recent ones not yet).
+        share = rng.uniform(0.02, 0.98) if closed_at else 1 - 0.98 * rng.random() ** 1.6
+        k.reported = r.approved + (end - r.approved) * share
+        if self.office(k.reported) < end:
+            k.reported = self.office(k.reported)
+        late = rng.random() < RISK_LATE_SHARE
+        hours = rng.uniform(25, 24 * 7) if late else rng.uniform(0.25, 23.5)
+        k.discovered = k.reported - dt.timedelta(hours=hours)
+        started = [t for t in r.tasks if t.started is not None and t.started <= k.reported]
+        k.task = rng.choice(started) if started and rng.random() < 0.7 else None
+        if k.task is not None and rng.random() < 0.5:
+            k.reporter = k.task.r
+        elif rng.random() < 0.35:
+            k.reporter = r.initiator
+        else:
+            k.reporter = rng.choice(r.depts).pick(rng)
+        k.depts = [d for d in r.depts if d is k.reporter.department or rng.random() < 0.3]
+        if not k.depts:
+            k.depts = [rng.choice(r.depts)]
+        k.probability = rng.choices(range(1, 6), (15, 30, 30, 17, 8))[0]
+        k.impact = rng.choices(range(1, 6), (10, 25, 35, 20, 10))[0]
+        k.level = levels[(k.probability, k.impact)]
+        k.texts = tuple(text.format(topic=r.topic) for text in rng.choice(RISK_TEXTS))
+        k.state, k.owner, k.due, k.plan, k.closed = RiskState.REPORTED, None, None, "", None
+        k.events = [(RiskEventKind.REPORT, "", RiskState.REPORTED, k.reporter, k.reported, "")]
+        pmo = rng.choice(self.pmo)
+        taken = self.after(k.reported, rng.uniform(1, 72))
+        if closed_at is not None and taken >= closed_at:
+            taken = k.reported + (closed_at - k.reported) * rng.uniform(0.1, 0.4)
+        if closed_at is None and (taken > now or rng.random() < RISK_WAITING_SHARE):
+            return k  # waiting for the PMO
+        if rng.random() < RISK_DISMISSED_SHARE:
+            return self.conclude_risk(k, RiskEventKind.CLOSE, taken, pmo)
+        dept = rng.choice(k.depts)
+        k.owner = dept.pick(rng) if rng.random() < 0.7 else dept.heads[0]
+        day = self.working_days_after(taken.date(), rng.randint(2, 10))
+        k.due = self.at(day, 17)
+        k.plan = rng.choice(RISK_PLANS)
+        k.state = RiskState.RESPONDING
+        k.events.append(
+            (RiskEventKind.ACCEPT, RiskState.REPORTED, RiskState.RESPONDING, pmo, taken, "")
+        )
+        if rng.random() < RISK_RESPONSE_LATE_SHARE:
+            concluded = k.due + dt.timedelta(days=rng.uniform(1, 40))
+        else:
+            concluded = taken + (k.due - taken) * rng.uniform(0.3, 1.0)
+        if closed_at is not None and concluded >= closed_at:
+            concluded = taken + (closed_at - taken) * rng.uniform(0.3, 0.95)
+        if closed_at is None and concluded > now:
+            return k  # under way (past its deadline when `due` has gone by)
+        kind = rng.choices(
+            (RiskEventKind.RESOLVE, RiskEventKind.OCCUR, RiskEventKind.CLOSE), (60, 25, 15)
+        )[0]
+        by = pmo if kind == RiskEventKind.CLOSE or rng.random() < 0.4 else k.owner
+        return self.conclude_risk(k, kind, concluded, by)
+
+    def conclude_risk(self, k: _Risk, kind: str, when: dt.datetime, by: _Person) -> _Risk:
+        state = {
+            RiskEventKind.RESOLVE: RiskState.RESOLVED,
+            RiskEventKind.OCCUR: RiskState.OCCURRED,
+            RiskEventKind.CLOSE: RiskState.CLOSED,
+        }[kind]
+        note = self.risk_rng.choice(RISK_CONCLUSIONS[kind])
+        k.events.append((kind, k.state, state, by, when, note))
+        k.state, k.closed = state, when
+        return k
+
     # --- rows ----------------------------------------------------------------------------
 
     def write(self, cursor) -> dict[str, int]:
@@ -1622,6 +1805,7 @@ class _Plan:
         self.write_asks(rows)
         self.write_closing(rows)
         self.write_meetings(rows)
+        self.write_risks(rows)
         self.advance_sequences()
         return rows.flush()
 
@@ -2227,6 +2411,58 @@ class _Plan:
                     progress_at, started, submitted, completed, escalated,
                     "跨部門無法協調資源,需上級決定。" if escalated else "", m.filed, updated,
                 )  # fmt: skip
+
+    def write_risks(self, w: _Writer) -> None:
+        """The risk reports, their scope and their history, as risks_app.services would
+        have written them."""
+        risks = self.risks
+        for k, pk in zip(risks, w.ids(Risk, len(risks)), strict=True):
+            k.id = pk
+        table = w.table(
+            "risk reports",
+            ["id", "request_id", "task_id", "title", "description", "probability", "impact",
+             "level", "affected_dates", "suggested_measures", "discovered_at", "reported_at",
+             "reported_by_id", "state", "owner_id", "response_due", "response_plan",
+             "closed_at", "updated_at"],
+        )  # fmt: skip
+        tasks = w.table("risk affected tasks", ["risk_id", "task_id"])
+        depts = w.table("risk affected departments", ["risk_id", "department_id"])
+        history = w.table(
+            "risk events",
+            ["risk_id", "kind", "transition", "from_state", "to_state", "by_id", "at",
+             "comment", "params"],
+        )  # fmt: skip
+        for k in risks:
+            title, description, measures = k.texts
+            table.add(
+                k.id, k.request.id, k.task.id if k.task else None, title, description,
+                k.probability, k.impact, k.level, "", measures, k.discovered, k.reported,
+                k.reporter.id, k.state, k.owner.id if k.owner else None, k.due, k.plan,
+                k.closed, k.events[-1][4],
+            )  # fmt: skip
+            if k.task is not None:
+                tasks.add(k.id, k.task.id)
+            for dept in k.depts:
+                depts.add(k.id, dept.id)
+            for kind, source, target, by, at, comment in k.events:
+                if kind == RiskEventKind.REPORT:
+                    params = {
+                        "level": k.level,
+                        "probability": k.probability,
+                        "impact": k.impact,
+                        "late": k.reported - k.discovered > risk_rules.REPORT_WITHIN,
+                    }
+                elif kind == RiskEventKind.ACCEPT:
+                    params = {
+                        "owner": k.owner.id,
+                        "owner_name": self.full_names[k.owner.username],
+                        "due": events.iso(k.due),
+                    }
+                else:
+                    params = {}
+                history.add(
+                    k.id, kind, kind, source, target, by.id, at, comment, json.dumps(params)
+                )
 
     def advance_sequences(self) -> None:
         for key, last in self.sequence_moves.items():

@@ -32,6 +32,9 @@ def _pages(subjects: dict) -> dict[str, tuple]:
     case, closed = subjects["case"], subjects["closed"]
     assert case is not None and closed is not None, "the seed has no ongoing or closed case"
     listed = reverse("requests_app:mine") + "?scope=all"
+    risk = bench._case_risk(case)
+    assert risk is not None, "the seed has no risk report"
+    risks = reverse("risks_app:register")
     return {
         "我的任務 (staff)": (staff, reverse("tasks_app:mine")),
         "request list (PMO)": (pmo, listed),
@@ -50,6 +53,11 @@ def _pages(subjects: dict) -> dict[str, tuple]:
             closed.initiator,
             reverse("review_app:retrospective-pdf", args=[closed.pk]),
         ),
+        "risk register (PMO)": (pmo, risks),
+        "risk register (head)": (head, risks),
+        "risks of the request": (pmo, reverse("risks_app:request", args=[risk.request_id])),
+        "risk report page": (pmo, reverse("risks_app:detail", args=[risk.pk])),
+        "PDF risk report": (pmo, reverse("risks_app:pdf", args=[risk.pk])),
     }
 
 

@@ -10,8 +10,9 @@ from devtools_app import scale
 class Command(BaseCommand):
     help = (
         "Bulk-create realistic scale data (default 10,000 requests, 100,000 tasks, "
-        "3 progress updates per task, 5 meetings per request and 3 action items per "
-        "meeting) in departments sc-* and users scale_*. Refuses a "
+        "3 progress updates per task, 5 meetings per request, 3 action items per "
+        "meeting and a risk report per two confirmed requests) in departments sc-* and "
+        "users scale_*. Refuses a "
         "database that holds scale data already unless --reset is given."
     )
 
@@ -29,6 +30,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--actions", type=int, default=None, help="Action items (default 3 × meetings)."
+        )
+        parser.add_argument(
+            "--risks",
+            type=int,
+            default=None,
+            help="Risk reports (default one per two confirmed requests).",
         )
         parser.add_argument("--seed", type=int, default=scale.DEFAULT_SEED)
         parser.add_argument(
@@ -49,6 +56,7 @@ class Command(BaseCommand):
                 updates=options["updates"],
                 meetings=options["meetings"],
                 actions=options["actions"],
+                risks=options["risks"],
                 seed=options["seed"],
                 reset=options["reset"],
             )
@@ -84,6 +92,14 @@ class Command(BaseCommand):
             % {
                 "states": ", ".join(f"{k} {v:,}" for k, v in report.meeting_states.items()),
                 "actions": ", ".join(f"{k} {v:,}" for k, v in report.action_states.items()),
+            }
+        )
+        self.stdout.write(
+            "  "
+            + _("risk reports by state: %(states)s; responses past their deadline: %(overdue)s")
+            % {
+                "states": ", ".join(f"{k} {v:,}" for k, v in report.risk_states.items()),
+                "overdue": f"{report.overdue_risks:,}",
             }
         )
         self.stdout.write(

@@ -13,8 +13,14 @@ class RisksAppConfig(AppConfig):
 
         event_texts.register()
         warnings.register_rules()
-        # The task page's risks and the offer to report a high risk from progress.
+        # The task page's risks and the offer to report a high risk from progress; the
+        # risks still open close with their request when it is completed.
         hooks.register()
+        from requests_app import hooks as request_hooks
+
+        from . import services
+
+        request_hooks.register_after_complete(services.close_with_case)
         # Admin: the PMO and platform administrators act on risk reports (through the
         # services) and edit the scoring matrix; heads and executives view the reports.
         # Rows are scoped by risks_app.permissions.

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from requests_app.choices import RequestState
 from tasks_app.choices import RiskLevel
 
 # A risk report's level is one of a progress update's levels, "none" aside: the words
@@ -25,8 +26,10 @@ class RiskState(models.TextChoices):
 # Seed 001: "需24小時內發起《風險應對申請表》"; a later report is flagged late.
 REPORT_WITHIN = dt.timedelta(hours=24)
 
-# The risks still to answer: they count on the register's heat map and the dashboard.
+# The risks still to answer: they count on the register's heat map and the dashboard
+# while their request is still worked on (rules.open_q).
 OPEN_RISK_STATES = (RiskState.REPORTED, RiskState.RESPONDING)
+LIVE_REQUEST_STATES = (RequestState.APPROVED, RequestState.IN_PROGRESS)
 
 
 class RiskEventKind(models.TextChoices):

@@ -41,3 +41,8 @@ def _accepted(params: dict) -> str:
 def register() -> None:
     events.register(RISK_EVENT, RiskEventKind.REPORT, _reported)
     events.register(RISK_EVENT, RiskEventKind.ACCEPT, _accepted)
+    events.register(
+        RISK_EVENT,
+        RiskEventKind.CLOSE,
+        lambda p: _("Closed with the request when it was completed") if p.get("with_case") else "",
+    )

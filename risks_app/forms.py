@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from collab.forms import BootstrapMixin, PersonChoiceField, text_field
@@ -24,14 +25,15 @@ def moment_field(label, **kwargs) -> forms.DateTimeField:
     """A moment picked with the browser's datetime-local input (in the portal's zone)."""
     return forms.DateTimeField(
         label=label,
-        input_formats=[MOMENT_FORMAT],
+        input_formats=[MOMENT_FORMAT, "%Y-%m-%dT%H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=MOMENT_FORMAT),
         **kwargs,
     )
 
 
 def _score_choices(words: dict) -> list[tuple[int, str]]:
-    return [(n, f"{n} · {words[n]}") for n in range(1, 6)]
+    """1 · 極少 … 5 · 幾乎確定, in the reader's language (lazy: built when rendered)."""
+    return [(n, format_lazy("{} · {}", n, words[n])) for n in range(1, 6)]
 
 
 class TaskChoices(forms.ModelMultipleChoiceField):

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -27,7 +28,15 @@ from collab.models import Department, StateLog
 from requests_app.models import CaseRecord, CollabRequest, Goal
 from tasks_app.models import ProgressUpdate, Task
 
-from .choices import LEVEL_CHOICES, REPORT_WITHIN, SCORES, RiskEventKind, RiskState
+from .choices import (
+    LEVEL_CHOICES,
+    LIVE_REQUEST_STATES,
+    OPEN_RISK_STATES,
+    REPORT_WITHIN,
+    SCORES,
+    RiskEventKind,
+    RiskState,
+)
 
 
 class RiskMatrixCell(models.Model):
@@ -152,9 +161,29 @@ class Risk(CaseRecord, ConcurrentTransitionMixin, models.Model):
     def score(self) -> int:
         return self.probability * self.impact
 
+    # One row's verdicts; rules.open_q, late_report_q and response_overdue_q say the same
+    # in SQL, next to the rules' other definitions.
+
     @property
     def is_open(self) -> bool:
-        return self.state in (RiskState.REPORTED, RiskState.RESPONDING)
+        request = self.request
+        return (
+            self.state in OPEN_RISK_STATES
+            and request.state in LIVE_REQUEST_STATES
+            and not request.is_archived
+        )
+
+    def response_overdue_at(self, now) -> bool:
+        return (
+            self.is_open
+            and self.state == RiskState.RESPONDING
+            and self.response_due is not None
+            and self.response_due < now
+        )
+
+    @property
+    def is_response_overdue(self) -> bool:
+        return self.response_overdue_at(timezone.now())
 
     @property
     def is_late_report(self) -> bool:

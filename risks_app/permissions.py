@@ -3,7 +3,7 @@ asks here; nothing else decides.
 
 - Seeing: a risk report is visible to whoever may see its request
   (requests_app.permissions.visible_requests), to its reporter and response owner, and
-  to the heads (and today's deputies) of the departments it affects (a high risk tells
+  to the heads (and today's deputies) of the departments a high risk affects (it tells
   them at once).
 - Reporting: whoever takes part in the request (its departments, the initiator, today's
   deputies) or holds a RACI role on one of its tasks, and the PMO, while the request is
@@ -26,7 +26,7 @@ from requests_app.choices import RequestState
 from requests_app.models import CollabRequest
 from tasks_app.models import Task
 
-from .choices import RiskState
+from .choices import RiskLevel, RiskState
 from .models import Risk
 
 REPORTABLE_STATES = (RequestState.APPROVED, RequestState.IN_PROGRESS)
@@ -51,12 +51,12 @@ def visible_risks(user: User, queryset: QuerySet | None = None) -> QuerySet[Risk
     rule = Q(request__in=requests) | Q(reported_by=user) | Q(owner=user)
     led = list(org.departments_actable(user=user).values_list("pk", flat=True))
     if led:
-        # The heads (and today's deputies) of a department the risk affects: a high
-        # risk tells them at once, and they read what they were told of.
+        # The heads (and today's deputies) of a department a high risk affects: it tells
+        # them at once (services.risk_report), and they read what they were told of.
         affected = Risk.affected_departments.through.objects.filter(
             risk_id=OuterRef("pk"), department_id__in=led
         )
-        rule |= Q(Exists(affected))
+        rule |= Q(Exists(affected), level=RiskLevel.HIGH)
     return queryset.filter(rule)
 
 

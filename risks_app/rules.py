@@ -15,9 +15,14 @@ import datetime as dt
 
 from django.db.models import F, Q
 
-from .choices import OPEN_RISK_STATES, REPORT_WITHIN, RiskLevel, RiskState
+from .choices import (
+    LIVE_REQUEST_STATES,
+    OPEN_RISK_STATES,
+    REPORT_WITHIN,
+    RiskLevel,
+    RiskState,
+)
 
-LEVELS = (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW)
 HIGH_FROM, MEDIUM_FROM = 15, 5
 
 
@@ -61,7 +66,16 @@ def matrix() -> dict[tuple[int, int], str]:
 
 
 def open_q(prefix: str = "") -> Q:
-    return Q(**{f"{prefix}state__in": OPEN_RISK_STATES})
+    """Still to answer: 已提報 or 應對中, on a request that is still 已立項 or 進行中 (a
+    completed case's risks are closed with it; a cancelled or archived case's are not
+    counted as open any more)."""
+    return Q(
+        **{
+            f"{prefix}state__in": OPEN_RISK_STATES,
+            f"{prefix}request__state__in": LIVE_REQUEST_STATES,
+            f"{prefix}request__is_archived": False,
+        }
+    )
 
 
 def late_report_q(prefix: str = "") -> Q:
@@ -69,16 +83,16 @@ def late_report_q(prefix: str = "") -> Q:
 
 
 def is_late_report(risk) -> bool:
-    return risk.reported_at - risk.discovered_at > REPORT_WITHIN
+    """late_report_q on one row (the model's property)."""
+    return risk.is_late_report
 
 
 def response_overdue_q(now: dt.datetime, prefix: str = "") -> Q:
-    return Q(**{f"{prefix}state": RiskState.RESPONDING, f"{prefix}response_due__lt": now})
+    return open_q(prefix) & Q(
+        **{f"{prefix}state": RiskState.RESPONDING, f"{prefix}response_due__lt": now}
+    )
 
 
 def is_response_overdue(risk, now: dt.datetime) -> bool:
-    return (
-        risk.state == RiskState.RESPONDING
-        and risk.response_due is not None
-        and risk.response_due < now
-    )
+    """response_overdue_q on one row (the model's method)."""
+    return risk.response_overdue_at(now)

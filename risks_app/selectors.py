@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -33,7 +34,7 @@ class Filters:
     # part in the request (the dashboard's links).
     since: dt.date | None = None
     until: dt.date | None = None
-    department_id: int | None = None
+    department_ids: tuple[int, ...] = ()
 
     @classmethod
     def parse(cls, data, request_id: int | None = None) -> Filters:
@@ -51,7 +52,8 @@ class Filters:
 
         scope = data.get("scope", "open")
         level = data.get("level", "")
-        department = data.get("department", "")
+        many = data.getlist("department") if hasattr(data, "getlist") else [data.get("department")]
+        departments = tuple(int(d) for d in many if d and str(d).isdigit())
         return cls(
             scope=scope if scope in SCOPES else "open",
             level=level if level in RiskLevel.values and level != RiskLevel.NONE else "",
@@ -62,7 +64,7 @@ class Filters:
             request_id=request_id,
             since=day("since"),
             until=day("until"),
-            department_id=int(department) if department.isdigit() else None,
+            department_ids=departments,
         )
 
     def q(self, now) -> Q:
@@ -90,12 +92,20 @@ class Filters:
         if self.until:
             end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), local)
             q &= Q(reported_at__lt=end)
-        if self.department_id:
-            collaborates = RequestDepartment.objects.filter(
-                request_id=OuterRef("request_id"), department_id=self.department_id
-            )
-            q &= Q(request__initiating_department_id=self.department_id) | Q(Exists(collaborates))
+        if self.department_ids:
+            q &= taking_part_q(self.department_ids)
         return q
+
+    def frame(self) -> Filters:
+        """The request, period and departments alone: what the register's summary and
+        heat map count within (the list narrows further)."""
+        return Filters(
+            scope="all",
+            request_id=self.request_id,
+            since=self.since,
+            until=self.until,
+            department_ids=self.department_ids,
+        )
 
     def query(self, **changes) -> str:
         """The query string of these filters with `changes` (the heat map's links)."""
@@ -108,21 +118,32 @@ class Filters:
             "overdue": "1" if self.overdue else "",
             "since": self.since.isoformat() if self.since else "",
             "until": self.until.isoformat() if self.until else "",
-            "department": self.department_id or "",
+            "department": list(self.department_ids),
         }
         values.update(changes)
-        return "&".join(f"{k}={v}" for k, v in values.items() if v not in ("", None))
+        kept = {k: v for k, v in values.items() if v not in ("", None, [])}
+        return urlencode(kept, doseq=True)
+
+
+def taking_part_q(department_ids) -> Q:
+    """The risks of the requests one of `department_ids` initiated or collaborates on
+    (the dashboard's and the monthly analysis's department scope)."""
+    collaborates = RequestDepartment.objects.filter(
+        request_id=OuterRef("request_id"), department_id__in=department_ids
+    )
+    return Q(request__initiating_department_id__in=department_ids) | Q(Exists(collaborates))
 
 
 def dashboard_figures(
-    user: User, *, since: dt.date, until: dt.date, department_id: int | None = None
+    user: User, *, since: dt.date, until: dt.date, department_ids: tuple[int, ...] | None = None
 ) -> dict:
     """The dashboard's risk card: reported in the period (and of them late), and the
     open risks now (by level, waiting for the PMO, response overdue), each with the
     register's link that lists exactly what it counts (the same Filters). Two queries."""
     now = timezone.now()
-    period = Filters(scope="all", since=since, until=until, department_id=department_id)
-    current = Filters(scope="open", department_id=department_id)
+    scope = tuple(department_ids or ())
+    period = Filters(scope="all", since=since, until=until, department_ids=scope)
+    current = Filters(scope="open", department_ids=scope)
     base = permissions.visible_risks(user)
     counted = base.aggregate(
         reported=Count("pk", filter=period.q(now)),
@@ -152,10 +173,7 @@ def month_figures(since: dt.date, until: dt.date, scope: tuple[int, ...] | None)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), local)
     rows = Risk.objects.all()
     if scope is not None:
-        collaborates = RequestDepartment.objects.filter(
-            request_id=OuterRef("request_id"), department_id__in=scope
-        )
-        rows = rows.filter(Q(request__initiating_department_id__in=scope) | Q(Exists(collaborates)))
+        rows = rows.filter(taking_part_q(scope))
     reported = Q(reported_at__gte=start, reported_at__lt=end)
     concluded = Q(closed_at__gte=start, closed_at__lt=end)
     still_open = Q(reported_at__lt=end) & (Q(closed_at__isnull=True) | Q(closed_at__gte=end))
@@ -223,7 +241,7 @@ def heat_map(base: QuerySet[Risk], filters: Filters, now) -> list[tuple[int, str
         request_id=filters.request_id,
         since=filters.since,
         until=filters.until,
-        department_id=filters.department_id,
+        department_ids=filters.department_ids,
     )
     counts = {
         (row["probability"], row["impact"]): row["n"]

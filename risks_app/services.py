@@ -28,7 +28,7 @@ from requests_app.models import CollabRequest, Goal
 from tasks_app.models import ProgressUpdate, Task
 
 from . import permissions, rules
-from .choices import RiskEventKind, RiskLevel
+from .choices import LEVELS, OPEN_RISK_STATES, RiskEventKind, RiskLevel
 from .models import Risk, RiskEvent, RiskMatrixCell
 
 
@@ -193,7 +193,7 @@ def risk_report(
             "level": risk.level,
             "probability": probability,
             "impact": impact,
-            "late": rules.is_late_report(risk),
+            "late": risk.is_late_report,
         },
     )
     pmo = org.pmo_users()
@@ -282,6 +282,29 @@ def risk_close(*, risk: Risk, by: User, note: str, expected_state: str | None = 
     return _conclude(risk, by, "close", RiskEventKind.CLOSE, note, expected_state)
 
 
+def close_with_case(*, request: CollabRequest, by: User | None) -> int:
+    """requests_app's after_complete hook, inside the 已完成 transaction: the risks still
+    open close with the case (已關閉), each with a line of its history saying so; a
+    completed case has nothing left to answer. Returns how many."""
+    closed = 0
+    now = timezone.now()
+    for risk in Risk.objects.select_for_update().filter(
+        request=request, state__in=OPEN_RISK_STATES
+    ):
+        risk.closed_at = now
+        MACHINE.run(
+            risk,
+            "close",
+            fields=["closed_at"],
+            log=partial(risk_event_log, risk=risk),
+            kind=RiskEventKind.CLOSE,
+            by=by,
+            params={"with_case": True},
+        )
+        closed += 1
+    return closed
+
+
 # --- the matrix ----------------------------------------------------------------------------
 
 
@@ -292,7 +315,7 @@ def matrix_set_level(*, cell: RiskMatrixCell, level: str, by: User) -> int:
     administrators edit the matrix (in admin, whose change log records who did)."""
     if not permissions.can_edit_matrix(by):
         raise PermissionDenied(_("Only the PMO edits the risk matrix."))
-    if level not in rules.LEVELS:
+    if level not in LEVELS:
         raise ValidationError({"level": _("Choose high, medium or low.")})
     cell.level = level
     cell.save(update_fields=["level"])

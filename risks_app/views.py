@@ -49,7 +49,7 @@ def _register(request, collab_request=None):
         **paginate(request, selectors.register_rows(base, filters, now), PAGE_SIZE),
         "collab_request": collab_request,
         "filters": filters,
-        "summary": selectors.summary(base, now),
+        "summary": selectors.summary(base.filter(filters.frame().q(now)), now),
         "heat_map": selectors.heat_map(base, filters, now),
         "impacts": selectors.impact_words(),
         "can_report": collab_request is not None and permissions.can_report(user, collab_request),
@@ -128,6 +128,9 @@ def new(request):
                 form.add_service_error(exc)
             except ServiceError as exc:
                 errors.flash(request, exc)
+                return render(
+                    request, "risks_app/new.html", _new_context(form, collab_request, update)
+                )
             else:
                 messages.success(request, _("The risk report was filed; the PMO has been told."))
                 return redirect(risk)
@@ -139,8 +142,11 @@ def new(request):
             initial = {"task": int(task_pk), "affected_tasks": [int(task_pk)]}
         initial.setdefault("discovered_at", timezone.localtime().replace(second=0, microsecond=0))
         form = RiskReportForm(initial=initial, request=collab_request)
-    context = {"form": form, "collab_request": collab_request, "update": update}
-    return render(request, "risks_app/new.html", context)
+    return render(request, "risks_app/new.html", _new_context(form, collab_request, update))
+
+
+def _new_context(form, collab_request, update) -> dict:
+    return {"form": form, "collab_request": collab_request, "update": update}
 
 
 # --- a report's page ---------------------------------------------------------------------
@@ -206,9 +212,9 @@ def _render_risk(request, pk, *, bound: dict | None = None):
         "forms": forms,
         "open_form": next(iter(bound), ""),
         "events": selectors.risk_events(risk),
-        "overdue": risk.state == RiskState.RESPONDING
-        and risk.response_due is not None
-        and risk.response_due < timezone.now(),
+        "overdue": risk.is_response_overdue,
+        # An owner or a head told of a high risk may not see the request: no links to it.
+        "sees_request": request_permissions.can_view(user, risk.request),
     }
     return render(request, "risks_app/detail.html", context)
 

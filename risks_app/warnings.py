@@ -50,9 +50,9 @@ def scan_response_overdue(rule, now):
 def response_overdue_message(days: int) -> str:
     return ngettext(
         "The response to the risk “%(title)s” was due on %(due)s and is %(days)s day "
-        "overdue. Please conclude it or ask the PMO for a new deadline.",
+        "overdue. Please conclude it, or tell the PMO what stands in the way.",
         "The response to the risk “%(title)s” was due on %(due)s and is %(days)s days "
-        "overdue. Please conclude it or ask the PMO for a new deadline.",
+        "overdue. Please conclude it, or tell the PMO what stands in the way.",
         days,
     )
 

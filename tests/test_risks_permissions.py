@@ -256,3 +256,31 @@ def test_a_deactivated_pmo_member_is_nobody(w, risk):
     assert not permissions.can_report(pmo, w.request)
     assert not permissions.visible_risks(pmo).exists()
     assert not permissions.reportable_requests(pmo).exists()
+
+
+def test_heads_of_an_affected_department_see_a_high_risk_only(risk_world, client):
+    """A high risk tells the heads of the departments it affects, who then read it
+    (without links to a request they may not see); a lower one stays the request's."""
+    from django.urls import reverse
+
+    from tests.risks_fixtures import report
+
+    w = risk_world
+    high = report(w, title="高", probability=5, impact=5, affected_departments=[w.other])
+    low = report(w, title="低", probability=1, impact=1, affected_departments=[w.other])
+    seen = set(permissions.visible_risks(w.other_head))
+    assert high in seen and low not in seen
+    assert w.other_staff not in {n.recipient for n in high_notified(high)}
+    client.force_login(w.other_head)
+    page = client.get(high.get_absolute_url())
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'id="request-name"' in body and 'id="request-link"' not in body
+    assert reverse("risks_app:request", args=[w.request.pk]) not in body
+    assert client.get(low.get_absolute_url()).status_code == 404
+
+
+def high_notified(risk):
+    from collab.models import Notification
+
+    return Notification.objects.filter(url=risk.get_absolute_url())

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone, translation
 
 from collab.models import Notification, OutboxMessage, User
@@ -676,3 +677,31 @@ def test_only_the_pmo_edits_the_matrix(w):
     assert RiskMatrixCell.objects.get(pk=cell.pk).level == RiskLevel.LOW
     services.matrix_set_level(cell=cell, level=RiskLevel.MEDIUM, by=w.admin)
     assert RiskMatrixCell.objects.get(pk=cell.pk).level == RiskLevel.MEDIUM
+
+
+def test_a_completed_case_closes_its_open_risks_with_it(w):
+    """requests_app's after_complete hook: the open risks close (已關閉), each with a
+    history line saying so; concluded ones keep their outcome. Nothing counts as open."""
+    from requests_app import hooks as request_hooks
+
+    waiting = report(w, title="待處理")
+    responding = accepted(w, report(w, title="應對中"))
+    done = services.risk_resolve(risk=accepted(w, report(w, title="已解除")), by=w.pmo, note="好")
+    with transaction.atomic():
+        request_hooks.run_after_complete(request=w.request, by=w.pmo)
+    for risk in (waiting, responding):
+        risk.refresh_from_db()
+        assert risk.state == RiskState.CLOSED and risk.closed_at is not None
+        line = risk.events.order_by("at", "pk").last()
+        assert line.kind == RiskEventKind.CLOSE and line.params == {"with_case": True}
+        with translation.override("zh-hant"):
+            assert line.text == "需求已完成，隨之關閉"
+    done.refresh_from_db()
+    assert done.state == RiskState.RESOLVED
+
+
+def test_a_cancelled_cases_risks_no_longer_count_as_open(w):
+    risk = accepted(w, report(w, probability=5, impact=5))
+    CollabRequest.objects.filter(pk=w.request.pk).update(state=RequestState.CANCELLED)
+    assert not Risk.objects.filter(rules.open_q()).exists()
+    assert not Risk.objects.get(pk=risk.pk).is_open

@@ -122,7 +122,7 @@ def dashboard(request):
         request.user,
         since=f.period.start,
         until=f.period.end,
-        department_id=f.department.pk if f.department is not None else None,
+        department_ids=f.department_ids,
     )
     return render(
         request,

@@ -752,7 +752,8 @@ def test_due_change_on_a_stale_page_is_a_conflict(client_for, submitted, head):
 
 
 def test_actions_shown_by_permission(client_for, running, staff, head, consulted):
-    """R sees progress and submit; A sees the due-date change; C sees no action."""
+    """R sees progress and submit; A sees the due-date change; C changes nothing on the
+    task, and may only report a risk (anyone on a task of a running request may)."""
     r_html = client_for(staff).get(running.get_absolute_url()).content.decode()
     assert 'id="log-progress"' in r_html and 'id="submit-form"' in r_html
     assert 'enctype="multipart/form-data"' in r_html
@@ -761,7 +762,9 @@ def test_actions_shown_by_permission(client_for, running, staff, head, consulted
     assert 'id="due-form"' in a_html
     assert 'id="submit-form"' not in a_html and 'id="log-progress"' not in a_html
     c_html = client_for(consulted).get(running.get_absolute_url()).content.decode()
-    assert 'id="no-actions"' in c_html
+    for form_id in ("due-form", "submit-form", "log-progress"):
+        assert f'id="{form_id}"' not in c_html
+    assert 'id="report-risk"' in c_html and 'id="no-actions"' not in c_html
 
 
 def test_every_action_form_carries_the_shown_state(client_for, running, staff):

@@ -43,6 +43,8 @@ from meetings_app.models import ActionItem, Meeting
 from requests_app import services as request_services
 from requests_app.choices import RequestState
 from requests_app.models import CollabRequest, DepartmentReview
+from risks_app.choices import RiskState
+from risks_app.models import Risk
 from tasks_app import services as task_services
 from tasks_app import warnings as task_rules
 from tasks_app.models import CollabAsk, Task, TaskAssignment
@@ -447,6 +449,14 @@ def _rows_of_every_kind(world: World, time_machine) -> None:
         meeting, world.owner, due_at=due(D(2026, 3, 31)), state=ActionState.IN_PROGRESS,
         started_at=at(D(2026, 3, 2), 10),
     )  # fmt: skip
+    # A risk of the running request whose response is overdue (risks_app's rule).
+    Risk.objects.create(
+        request=stale.request, title="供應商延誤", description="原料延遲", probability=3,
+        impact=3, level="medium", suggested_measures="備用供應商",
+        discovered_at=at(D(2026, 3, 2), 9), reported_at=at(D(2026, 3, 2), 10),
+        reported_by=world.owner, state=RiskState.RESPONDING, owner=world.owner,
+        response_due=at(D(2026, 3, 5), 17),
+    )  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -465,7 +475,7 @@ def test_the_scan_runs_a_constant_number_of_queries(time_machine, pmo):
         return items
 
     engine.rules_ensure()
-    ContentType.objects.get_for_models(Task, CollabAsk, DepartmentReview, Meeting, ActionItem)
+    ContentType.objects.get_for_models(Task, CollabAsk, DepartmentReview, Meeting, ActionItem, Risk)
     assert_constant_queries(make_rows, fetch, small=2, large=8)
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from collab.pdf import render_pdf
 from requests_app.pdf import case_filename
 
-from . import rules, selectors
+from . import selectors
 from .choices import IMPACT_WORDS, PROBABILITY_WORDS
 from .models import Risk, RiskEvent
 
@@ -55,8 +54,8 @@ def risk_sheet(*, user, pk) -> RiskSheet:
         affected_tasks=list(risk.affected_tasks.all()),
         affected_departments=list(risk.affected_departments.all()),
         affected_goals=list(risk.affected_goals.all()),
-        late=rules.is_late_report(risk),
-        overdue=rules.is_response_overdue(risk, timezone.now()),
+        late=risk.is_late_report,
+        overdue=risk.is_response_overdue,
     )
 
 

@@ -91,8 +91,3 @@ def response_overdue_q(now: dt.datetime, prefix: str = "") -> Q:
     return open_q(prefix) & Q(
         **{f"{prefix}state": RiskState.RESPONDING, f"{prefix}response_due__lt": now}
     )
-
-
-def is_response_overdue(risk, now: dt.datetime) -> bool:
-    """response_overdue_q on one row (the model's method)."""
-    return risk.response_overdue_at(now)

@@ -283,7 +283,3 @@ def risk_events(risk: Risk) -> list[RiskEvent]:
         event.from_label = labels.get(event.from_state, event.from_state)
         event.to_label = labels.get(event.to_state, event.to_state)
     return rows
-
-
-def now():
-    return timezone.now()
